@@ -42,6 +42,19 @@ int kvm_ioctl_raw(int fd, unsigned long req, void *arg);
 /* True when /dev/kvm is the PVM module (software nested virtualization). */
 bool kvm_host_is_pvm(void);
 
+/*
+ * Opens /dev/kvm, checks the API version and every capability podvisor
+ * needs (logging the missing one), creates the VM with the in-kernel irqchip
+ * and PIT and installs the default GSI routes. Returns 0 or -errno; call
+ * kvm_vm_destroy() in both cases.
+ */
+int kvm_vm_create(struct kvm_vm *vm);
+void kvm_vm_destroy(struct kvm_vm *vm);
+
+/* Maps [gpa, gpa + size) of the guest to hva as memory slot slot. */
+int kvm_vm_set_memory(struct kvm_vm *vm, uint32_t slot, uint64_t gpa,
+		      uint64_t size, void *hva);
+
 /* Asserts (level 1) or deasserts (0) an IOAPIC/PIC input. */
 int kvm_vm_irq_line(struct kvm_vm *vm, uint32_t irq, int level);
 

@@ -23,6 +23,8 @@ struct event_base;
 struct pci_bus;
 struct serial;
 struct vcpu;
+struct boot_info;
+struct event;
 
 enum vm_state {
 	VM_STATE_CREATED,
@@ -60,6 +62,14 @@ struct vm {
 	enum vm_exit_reason exit_reason;
 	char exit_detail[160];
 	uint64_t start_ns;
+
+	/* Added by runtime: */
+	bool pvm_profile;	   /* PVM compatibility profile applied */
+	bool stopping;		   /* vm_request_stop() was called */
+	unsigned int nr_parked;	   /* vCPUs parked by vm_pause() */
+	unsigned int nr_started;   /* vCPU threads running */
+	struct event *stop_ev;	   /* breaks the I/O loop */
+	uint64_t boot_ns;	   /* when the vCPUs started */
 };
 
 /*
@@ -68,5 +78,49 @@ struct vm {
  */
 void vm_request_stop(struct vm *vm, enum vm_exit_reason why,
 		     const char *detail);
+
+/*
+ * Creates the KVM VM, guest RAM (not touched, so NUMA policy can still be
+ * applied), its memory slots, both buses and the I/O thread's event base.
+ * cfg must outlive vm. Returns 0 or -errno after logging; call vm_destroy()
+ * in both cases. vm->nr_vcpus is cfg->vcpus from here on.
+ */
+int vm_create(struct vm *vm, const struct vm_config *cfg);
+
+/* Joins every vCPU thread, then frees what vm_create made. Devices must be
+ * destroyed before. */
+void vm_destroy(struct vm *vm);
+
+/*
+ * Creates the vCPUs (CPUID for each, registers of the BSP from bi), applies
+ * cfg->vcpu_cpus pinning and starts one thread per vCPU. APs wait for
+ * INIT/SIPI from the in-kernel LAPIC.
+ */
+int vm_start(struct vm *vm, const struct boot_info *bi);
+
+/* Runs the I/O thread's loop on the calling thread until the VM stops,
+ * then waits for the vCPU threads. Returns the exit reason. */
+enum vm_exit_reason vm_run(struct vm *vm);
+
+/* Parks every vCPU outside KVM_RUN (-EBUSY unless running), and back. */
+int vm_pause(struct vm *vm);
+int vm_resume(struct vm *vm);
+
+/* Exit status of podvisor-vmm for a reason (see the common rules). */
+int vm_exit_status(enum vm_exit_reason why);
+const char *vm_state_name(enum vm_state state);
+const char *vm_exit_reason_name(enum vm_exit_reason why);
+
+/* vcpu.c, used by vm.c: one vCPU's fd, kvm_run page and thread. */
+int vcpu_create(struct vm *vm, unsigned int index, struct vcpu **out);
+/* Starts the thread, pinned to host_cpu when >= 0 (checked after). */
+int vcpu_start(struct vcpu *vcpu, int host_cpu);
+/* Makes the vCPU leave KVM_RUN soon (immediate_exit and a signal). */
+void vcpu_kick(struct vcpu *vcpu);
+int vcpu_fd(const struct vcpu *vcpu);
+/* Joins the thread if started, unmaps and closes. */
+void vcpu_destroy(struct vcpu *vcpu);
+/* Installs the kick signal's handler; once per process. */
+int vcpu_signal_init(void);
 
 #endif
