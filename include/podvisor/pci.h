@@ -30,52 +30,52 @@
 
 #define PCI_CONFIG_ADDR_PORT 0xCF8
 #define PCI_CONFIG_DATA_PORT 0xCFC
-#define PCI_MMIO_BASE	     0xC0000000ULL
-#define PCI_MMIO_END	     0xFEC00000ULL /* IOAPIC */
-#define PCI_MAX_SLOTS	     32
-#define PCI_CFG_SIZE	     256
-#define PCI_NR_BARS	     6
+#define PCI_MMIO_BASE        0xC0000000ULL
+#define PCI_MMIO_END         0xFEC00000ULL /* IOAPIC */
+#define PCI_MAX_SLOTS        32
+#define PCI_CFG_SIZE         256
+#define PCI_NR_BARS          6
 
 /* Host bridge ids (an Intel-style host bridge, class 06:00:00). */
 #define PCI_HOST_VENDOR 0x8086
 #define PCI_HOST_DEVICE 0x0d57
 
 /* Standard header offsets (type 0). */
-#define PCI_VENDOR_ID		0x00
-#define PCI_DEVICE_ID		0x02
-#define PCI_COMMAND		0x04
-#define PCI_STATUS		0x06
-#define PCI_REVISION_ID		0x08
-#define PCI_CLASS_PROG		0x09
-#define PCI_CLASS_DEVICE	0x0a
-#define PCI_HEADER_TYPE		0x0e
-#define PCI_BAR0		0x10
+#define PCI_VENDOR_ID           0x00
+#define PCI_DEVICE_ID           0x02
+#define PCI_COMMAND             0x04
+#define PCI_STATUS              0x06
+#define PCI_REVISION_ID         0x08
+#define PCI_CLASS_PROG          0x09
+#define PCI_CLASS_DEVICE        0x0a
+#define PCI_HEADER_TYPE         0x0e
+#define PCI_BAR0                0x10
 #define PCI_SUBSYSTEM_VENDOR_ID 0x2c
-#define PCI_SUBSYSTEM_ID	0x2e
-#define PCI_CAPABILITY_LIST	0x34
-#define PCI_INTERRUPT_LINE	0x3c
-#define PCI_INTERRUPT_PIN	0x3d
+#define PCI_SUBSYSTEM_ID        0x2e
+#define PCI_CAPABILITY_LIST     0x34
+#define PCI_INTERRUPT_LINE      0x3c
+#define PCI_INTERRUPT_PIN       0x3d
 
-#define PCI_COMMAND_IO		0x1
-#define PCI_COMMAND_MEMORY	0x2
-#define PCI_COMMAND_MASTER	0x4
+#define PCI_COMMAND_IO           0x1
+#define PCI_COMMAND_MEMORY       0x2
+#define PCI_COMMAND_MASTER       0x4
 #define PCI_COMMAND_INTX_DISABLE 0x400
-#define PCI_STATUS_CAP_LIST	0x10
+#define PCI_STATUS_CAP_LIST      0x10
 
-#define PCI_BAR_MEM_64	    0x4
-#define PCI_BAR_PREFETCH    0x8
-#define PCI_CAP_ID_VNDR	    0x09
-#define PCI_CAP_ID_MSIX	    0x11
-#define PCI_CAP_FIRST	    0x40
+#define PCI_BAR_MEM_64   0x4
+#define PCI_BAR_PREFETCH 0x8
+#define PCI_CAP_ID_VNDR  0x09
+#define PCI_CAP_ID_MSIX  0x11
+#define PCI_CAP_FIRST    0x40
 
 struct pci_dev;
 struct pci_bus;
 
 struct pci_bar {
-	uint64_t size;	/* power of two >= 4 KiB; 0: BAR unused */
-	uint64_t addr;	/* address programmed in the BAR */
-	bool is64;	/* 64-bit memory BAR: uses the next BAR slot too */
-	bool mapped;	/* registered on the MMIO bus at mapped_addr */
+	uint64_t size; /* power of two >= 4 KiB; 0: BAR unused */
+	uint64_t addr; /* address programmed in the BAR */
+	bool is64;     /* 64-bit memory BAR: uses the next BAR slot too */
+	bool mapped;   /* registered on the MMIO bus at mapped_addr */
 	uint64_t mapped_addr;
 	const struct io_ops *ops;
 	void *opaque;
@@ -99,7 +99,7 @@ struct pci_dev {
 	void (*cfg_read)(struct pci_dev *dev, uint32_t off, uint32_t len);
 	/* A BAR was mapped (mapped true, at new_addr) or unmapped. */
 	void (*bar_moved)(struct pci_dev *dev, unsigned int bar, bool mapped,
-			  uint64_t new_addr);
+	                  uint64_t new_addr);
 	void *priv;
 };
 
@@ -131,7 +131,7 @@ void pci_bus_destroy(struct pci_bus *bus);
  * pci_cfg_set16()/pci_cfg_set8() before pci_bus_add_dev().
  */
 void pci_dev_init(struct pci_dev *dev, const char *name, uint16_t vendor,
-		  uint16_t device, uint32_t class_code);
+                  uint16_t device, uint32_t class_code);
 
 /*
  * Declares BAR bar as a memory BAR of size bytes (power of two, >= 4 KiB)
@@ -139,7 +139,7 @@ void pci_dev_init(struct pci_dev *dev, const char *name, uint16_t vendor,
  * is chosen by pci_bus_add_dev(). Returns 0 or -EINVAL.
  */
 int pci_dev_set_bar(struct pci_dev *dev, unsigned int bar, uint64_t size,
-		    bool is64, const struct io_ops *ops, void *opaque);
+                    bool is64, const struct io_ops *ops, void *opaque);
 
 /*
  * Appends a capability of len bytes (len >= 2) with the given id, links it
@@ -154,7 +154,7 @@ int pci_dev_add_cap(struct pci_dev *dev, uint8_t id, uint8_t len);
  * -ENOSPC when the window is full, or the MMIO bus's error.
  */
 int pci_bus_add_dev(struct pci_bus *bus, struct pci_dev *dev,
-		    unsigned int slot);
+                    unsigned int slot);
 
 /* Unmaps dev's BARs and frees its slot. */
 void pci_bus_remove_dev(struct pci_bus *bus, struct pci_dev *dev);
@@ -166,9 +166,9 @@ void pci_bus_remove_dev(struct pci_bus *bus, struct pci_dev *dev);
  */
 void pci_bus_config_addr_write(struct pci_bus *bus, uint32_t val);
 uint32_t pci_bus_config_read(struct pci_bus *bus, unsigned int port_off,
-			     uint32_t len);
+                             uint32_t len);
 void pci_bus_config_write(struct pci_bus *bus, unsigned int port_off,
-			  uint32_t len, uint32_t val);
+                          uint32_t len, uint32_t val);
 
 /* Little-endian accessors for dev->cfg (no masks applied). */
 static inline void pci_cfg_set8(struct pci_dev *d, uint32_t off, uint8_t v)
@@ -195,7 +195,8 @@ static inline uint16_t pci_cfg_get16(const struct pci_dev *d, uint32_t off)
 
 static inline uint32_t pci_cfg_get32(const struct pci_dev *d, uint32_t off)
 {
-	return pci_cfg_get16(d, off) | (uint32_t)pci_cfg_get16(d, off + 2) << 16;
+	return pci_cfg_get16(d, off) | (uint32_t)pci_cfg_get16(d, off + 2)
+	                                   << 16;
 }
 
 /* Sets the write mask of [off, off + len) to all ones (writable). */

@@ -46,56 +46,56 @@
 struct vm;
 struct event;
 
-#define VIRTIO_PCI_VENDOR 0x1af4
-#define VIRTIO_PCI_DEVICE_BASE 0x1040
+#define VIRTIO_PCI_VENDOR        0x1af4
+#define VIRTIO_PCI_DEVICE_BASE   0x1040
 #define VIRTIO_PCI_SUBSYS_VENDOR 0x1af4
 
-#define VIRTIO_ID_NET	  1
-#define VIRTIO_ID_BLOCK	  2
+#define VIRTIO_ID_NET     1
+#define VIRTIO_ID_BLOCK   2
 #define VIRTIO_ID_CONSOLE 3
-#define VIRTIO_ID_RNG	  4
-#define VIRTIO_ID_VSOCK	  19
+#define VIRTIO_ID_RNG     4
+#define VIRTIO_ID_VSOCK   19
 
 #define VIRTIO_STATUS_ACKNOWLEDGE 0x01
-#define VIRTIO_STATUS_DRIVER	  0x02
-#define VIRTIO_STATUS_DRIVER_OK	  0x04
+#define VIRTIO_STATUS_DRIVER      0x02
+#define VIRTIO_STATUS_DRIVER_OK   0x04
 #define VIRTIO_STATUS_FEATURES_OK 0x08
 #define VIRTIO_STATUS_NEEDS_RESET 0x40
-#define VIRTIO_STATUS_FAILED	  0x80
+#define VIRTIO_STATUS_FAILED      0x80
 
-#define VIRTIO_F_INDIRECT_DESC 28
-#define VIRTIO_F_EVENT_IDX     29
-#define VIRTIO_F_VERSION_1     32
+#define VIRTIO_F_INDIRECT_DESC   28
+#define VIRTIO_F_EVENT_IDX       29
+#define VIRTIO_F_VERSION_1       32
 #define VIRTIO_F_ACCESS_PLATFORM 33
-#define VIRTIO_F_RING_PACKED   34
+#define VIRTIO_F_RING_PACKED     34
 
 #define VIRTIO_MSI_NO_VECTOR 0xffff
 
 /* virtio-pci BAR 0 layout (see the file comment). */
-#define VIRTIO_PCI_BAR_SIZE	0x8000
-#define VIRTIO_PCI_COMMON_OFF	0x0000
-#define VIRTIO_PCI_ISR_OFF	0x1000
-#define VIRTIO_PCI_DEVICE_OFF	0x2000
-#define VIRTIO_PCI_NOTIFY_OFF	0x3000
-#define VIRTIO_PCI_MSIX_OFF	0x4000
-#define VIRTIO_PCI_PBA_OFF	0x5000
-#define VIRTIO_PCI_NOTIFY_MULT	4
-#define VIRTIO_PCI_REGION_SIZE	0x1000
+#define VIRTIO_PCI_BAR_SIZE    0x8000
+#define VIRTIO_PCI_COMMON_OFF  0x0000
+#define VIRTIO_PCI_ISR_OFF     0x1000
+#define VIRTIO_PCI_DEVICE_OFF  0x2000
+#define VIRTIO_PCI_NOTIFY_OFF  0x3000
+#define VIRTIO_PCI_MSIX_OFF    0x4000
+#define VIRTIO_PCI_PBA_OFF     0x5000
+#define VIRTIO_PCI_NOTIFY_MULT 4
+#define VIRTIO_PCI_REGION_SIZE 0x1000
 
 /* Vendor capability cfg_type values (§4.1.4). */
 #define VIRTIO_PCI_CAP_COMMON_CFG 1
 #define VIRTIO_PCI_CAP_NOTIFY_CFG 2
-#define VIRTIO_PCI_CAP_ISR_CFG	  3
+#define VIRTIO_PCI_CAP_ISR_CFG    3
 #define VIRTIO_PCI_CAP_DEVICE_CFG 4
-#define VIRTIO_PCI_CAP_PCI_CFG	  5
+#define VIRTIO_PCI_CAP_PCI_CFG    5
 
 /* Common configuration offsets (§4.1.4.3). */
 #define VIRTIO_PCI_COMMON_DFSELECT  0
-#define VIRTIO_PCI_COMMON_DF	    4
+#define VIRTIO_PCI_COMMON_DF        4
 #define VIRTIO_PCI_COMMON_GFSELECT  8
-#define VIRTIO_PCI_COMMON_GF	    12
-#define VIRTIO_PCI_COMMON_MSIX	    16
-#define VIRTIO_PCI_COMMON_NUMQ	    18
+#define VIRTIO_PCI_COMMON_GF        12
+#define VIRTIO_PCI_COMMON_MSIX      16
+#define VIRTIO_PCI_COMMON_NUMQ      18
 #define VIRTIO_PCI_COMMON_STATUS    20
 #define VIRTIO_PCI_COMMON_CFGGEN    21
 #define VIRTIO_PCI_COMMON_Q_SELECT  22
@@ -109,15 +109,15 @@ struct event;
 #define VIRTIO_PCI_COMMON_Q_AVAILHI 44
 #define VIRTIO_PCI_COMMON_Q_USEDLO  48
 #define VIRTIO_PCI_COMMON_Q_USEDHI  52
-#define VIRTIO_PCI_COMMON_SIZE	    56
+#define VIRTIO_PCI_COMMON_SIZE      56
 
 #define VIRTIO_ISR_QUEUE  0x1
 #define VIRTIO_ISR_CONFIG 0x2
 
 /* The fixed PCI slots (also in devices.h). */
-#define VIRTIO_SLOT_DISK0   1  /* disk i at slot 1 + i, i < VM_MAX_DISKS */
+#define VIRTIO_SLOT_DISK0   1 /* disk i at slot 1 + i, i < VM_MAX_DISKS */
 #define VIRTIO_SLOT_CONSOLE 9
-#define VIRTIO_SLOT_RNG	    10
+#define VIRTIO_SLOT_RNG     10
 #define VIRTIO_SLOT_VSOCK   11
 #define VIRTIO_SLOT_NET0    12 /* net i at slot 12 + i, i < VM_MAX_NETS */
 
@@ -142,21 +142,21 @@ struct virtio_dev_ops {
 	/* A driver write to device config at off (bytes already stored in
 	 * vdev->config when writable). Optional: config is read-only. */
 	void (*config_write)(struct virtio_dev *vdev, uint32_t off,
-			     uint32_t len);
+	                     uint32_t len);
 	/* Frees vdev->priv and what the device owns. Optional. */
 	void (*free)(struct virtio_dev *vdev);
 };
 
 struct virtio_queue {
 	struct virtq vq;
-	uint16_t max_size;  /* offered queue size */
-	uint16_t size;	    /* driver's choice, <= max_size */
+	uint16_t max_size; /* offered queue size */
+	uint16_t size;     /* driver's choice, <= max_size */
 	uint16_t msix_vector;
 	bool enabled;
 	uint64_t desc, avail, used; /* guest addresses set by the driver */
-	int kick_fd;	 /* eventfd + KVM ioeventfd, -1 when disabled */
-	int call_fd;	 /* eventfd + KVM irqfd while the vector is live */
-	int irqfd_gsi;	 /* GSI call_fd is bound to, -1: unbound */
+	int kick_fd;   /* eventfd + KVM ioeventfd, -1 when disabled */
+	int call_fd;   /* eventfd + KVM irqfd while the vector is live */
+	int irqfd_gsi; /* GSI call_fd is bound to, -1: unbound */
 	struct event *kick_ev;
 	struct virtio_dev *vdev;
 	unsigned int index;
@@ -174,7 +174,7 @@ struct virtio_dev {
 	char name[32]; /* "virtio-blk0": every log line carries it */
 	pthread_mutex_t lock;
 
-	uint64_t host_features;	 /* offered; VERSION_1 is always set */
+	uint64_t host_features;  /* offered; VERSION_1 is always set */
 	uint64_t guest_features; /* written by the driver */
 	uint32_t dfselect, gfselect;
 	uint8_t status;
@@ -192,10 +192,10 @@ struct virtio_dev {
 	struct pci_dev pci;
 	struct virtio_msix_entry *msix; /* nr_queues + 1 entries */
 	unsigned int nr_msix;
-	uint64_t msix_pba;		/* pending bits, nr_msix <= 64 */
-	bool msix_enabled, msix_fmask;	/* from the capability control */
-	uint8_t msix_cap, pcicfg_cap;	/* capability offsets */
-	uint64_t bar_addr;		/* where BAR 0 is mapped, 0: not */
+	uint64_t msix_pba;             /* pending bits, nr_msix <= 64 */
+	bool msix_enabled, msix_fmask; /* from the capability control */
+	uint8_t msix_cap, pcicfg_cap;  /* capability offsets */
+	uint64_t bar_addr;             /* where BAR 0 is mapped, 0: not */
 	bool added;
 };
 
@@ -206,9 +206,9 @@ struct virtio_dev {
  * Returns 0 or -errno (-EINVAL for more than 63 queues or a bad size).
  */
 int virtio_dev_init(struct virtio_dev *vdev, struct vm *vm,
-		    const struct virtio_dev_ops *ops, const char *name,
-		    unsigned int nr_queues, uint16_t queue_size,
-		    uint64_t features, void *config, uint32_t config_size);
+                    const struct virtio_dev_ops *ops, const char *name,
+                    unsigned int nr_queues, uint16_t queue_size,
+                    uint64_t features, void *config, uint32_t config_size);
 
 /* Creates the PCI function at slot on vm->pci. Returns 0 or -errno. */
 int virtio_pci_add(struct virtio_dev *vdev, unsigned int slot);
@@ -225,7 +225,7 @@ struct virtio_dev *virtio_dev_at_slot(struct vm *vm, unsigned int slot);
 
 /* True when the driver accepted feature bit. */
 static inline bool virtio_has_feature(const struct virtio_dev *vdev,
-				      unsigned int bit)
+                                      unsigned int bit)
 {
 	return (vdev->guest_features >> bit) & 1;
 }
@@ -246,7 +246,7 @@ void virtio_config_changed(struct virtio_dev *vdev);
  * config interrupt. Lock held. Never stops the VM.
  */
 void virtio_dev_set_broken(struct virtio_dev *vdev, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
 /* Device constructors (devices/virtio_*.c). Each registers at slot on
  * vm->pci and is freed by devices_destroy(). Return 0 or -errno. */

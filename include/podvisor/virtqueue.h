@@ -24,11 +24,11 @@
 
 #define VIRTQ_MAX_SIZE 1024 /* largest queue size a device may offer */
 
-#define VIRTQ_DESC_F_NEXT     1
-#define VIRTQ_DESC_F_WRITE    2
-#define VIRTQ_DESC_F_INDIRECT 4
+#define VIRTQ_DESC_F_NEXT          1
+#define VIRTQ_DESC_F_WRITE         2
+#define VIRTQ_DESC_F_INDIRECT      4
 #define VIRTQ_AVAIL_F_NO_INTERRUPT 1
-#define VIRTQ_USED_F_NO_NOTIFY	   1
+#define VIRTQ_USED_F_NO_NOTIFY     1
 
 struct guest_mem;
 
@@ -48,18 +48,18 @@ struct virtq_used_elem {
 struct virtq {
 	const struct guest_mem *mem;
 	const char *owner; /* device name for logs */
-	uint16_t index;	   /* queue number in the device */
-	uint16_t size;	   /* power of two, <= VIRTQ_MAX_SIZE */
-	bool ready;	   /* rings set up by virtq_setup() */
+	uint16_t index;    /* queue number in the device */
+	uint16_t size;     /* power of two, <= VIRTQ_MAX_SIZE */
+	bool ready;        /* rings set up by virtq_setup() */
 	bool broken;
-	bool event_idx;	   /* VIRTIO_F_EVENT_IDX negotiated */
-	bool indirect;	   /* VIRTIO_F_INDIRECT_DESC negotiated */
+	bool event_idx; /* VIRTIO_F_EVENT_IDX negotiated */
+	bool indirect;  /* VIRTIO_F_INDIRECT_DESC negotiated */
 	uint64_t desc_gpa, avail_gpa, used_gpa;
 	struct virtq_desc *desc; /* host views of the rings */
-	uint16_t *avail;	 /* flags, idx, ring[size], used_event */
-	uint8_t *used;		 /* flags, idx, ring[size], avail_event */
-	uint16_t last_avail;	 /* next avail entry the device consumes */
-	uint16_t used_idx;	 /* shadow of used->idx */
+	uint16_t *avail;         /* flags, idx, ring[size], used_event */
+	uint8_t *used;           /* flags, idx, ring[size], avail_event */
+	uint16_t last_avail;     /* next avail entry the device consumes */
+	uint16_t used_idx;       /* shadow of used->idx */
 	uint16_t signalled_used; /* used idx at the last interrupt */
 	bool signalled_valid;
 };
@@ -77,7 +77,7 @@ struct virtq_elem {
 
 /* Zeroes vq and names it (owner is kept by pointer). */
 void virtq_init(struct virtq *vq, const struct guest_mem *mem,
-		const char *owner, uint16_t index);
+                const char *owner, uint16_t index);
 
 /*
  * Maps the three rings at the given guest addresses (alignment per §2.7:
@@ -85,8 +85,8 @@ void virtq_init(struct virtq *vq, const struct guest_mem *mem,
  * power of two in 1..VIRTQ_MAX_SIZE or a misaligned address, -EFAULT when a
  * ring is not wholly in RAM (both logged with the owner).
  */
-int virtq_setup(struct virtq *vq, uint16_t size, uint64_t desc,
-		uint64_t avail, uint64_t used);
+int virtq_setup(struct virtq *vq, uint16_t size, uint64_t desc, uint64_t avail,
+                uint64_t used);
 
 /* Forgets the rings and indices (device reset). */
 void virtq_reset(struct virtq *vq);
@@ -127,8 +127,8 @@ void virtq_set_notification(struct virtq *vq, bool enable);
 /* Copies up to len bytes out of/into an element's segments starting at byte
  * offset off of the out (readable) or in (writable) part. Return the count. */
 size_t virtq_elem_read(const struct virtq_elem *elem, uint64_t off, void *buf,
-		       size_t len);
+                       size_t len);
 size_t virtq_elem_write(const struct virtq_elem *elem, uint64_t off,
-			const void *buf, size_t len);
+                        const void *buf, size_t len);
 
 #endif
