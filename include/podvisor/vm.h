@@ -23,6 +23,7 @@ struct event_base;
 struct pci_bus;
 struct serial;
 struct vcpu;
+struct legacy;
 struct boot_info;
 struct event;
 
@@ -70,6 +71,7 @@ struct vm {
 	unsigned int nr_started;   /* vCPU threads running */
 	struct event *stop_ev;	   /* breaks the I/O loop */
 	uint64_t boot_ns;	   /* when the vCPUs started */
+	struct legacy *legacy;	   /* devices/legacy.c state */
 };
 
 /*
