@@ -1,0 +1,112 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * Brings vCPU 1 up the way Linux does: INIT, SIPI to a real-mode trampoline
+ * below 1 MiB, then protected and long mode on the BSP's page tables.
+ * Command line: test=smp vcpus=<n>.
+ */
+#include "rt.h"
+
+extern const char ap_tramp_start[], ap_tramp_end[];
+extern const char ap_tramp_gdtr[], ap_tramp_pm32[], ap_tramp_lm64[];
+extern const char ap_tramp_cr3[], ap_tramp_stack[], ap_tramp_entry[];
+extern const char ap_tramp_off_pm32[], ap_tramp_off_lm64[], ap_tramp_off_gdt[];
+extern char _end[];
+
+static volatile uint32_t ap_up, ap_apic_id;
+
+void ap_main(void);
+void ap_main(void)
+{
+	uint64_t idtr[2];
+
+	ap_apic_id = lapic_id();
+	__asm__ volatile("sidt %0" : "=m"(idtr));
+	ap_up = 1;
+	halt_forever();
+}
+
+#define TRAMP_OFF(sym) ((uint64_t)(sym) - (uint64_t)ap_tramp_start)
+
+static bool page_is_free(uint64_t page)
+{
+	uint64_t cr3 = read_cr3() & ~0xfffull, zp = (uint64_t)zero_page;
+	uint64_t cl = (uint64_t)cmdline();
+	uint8_t gdtr[10];
+	uint64_t gdt;
+
+	__asm__ volatile("sgdt %0" : "=m"(gdtr));
+	memcpy(&gdt, gdtr + 2, 8);
+	/* The VMM's tables sit in low memory: keep clear of the zero page,
+	 * the command line, the GDT and the 6 pages of page tables. */
+	return !(page == (zp & ~0xfffull) || page == (cl & ~0xfffull) ||
+	         page == (gdt & ~0xfffull) ||
+	         (page >= cr3 && page < cr3 + 6 * 4096));
+}
+
+static uint64_t tramp_page(void)
+{
+	for (uint64_t p = 0x70000; p >= 0x10000; p -= 0x1000)
+		if (page_is_free(p) && page_is_free(p + 0x1000))
+			return p;
+	return 0;
+}
+
+static void patch_tramp(uint64_t page, uint64_t stack)
+{
+	uint8_t *t = (uint8_t *)page;
+	uint32_t v;
+
+	memcpy(t, ap_tramp_start, ap_tramp_end - ap_tramp_start);
+	v = page + (uint64_t)ap_tramp_off_gdt;
+	memcpy(t + TRAMP_OFF(ap_tramp_gdtr) + 2, &v, 4);
+	v = page + (uint64_t)ap_tramp_off_pm32;
+	memcpy(t + TRAMP_OFF(ap_tramp_pm32), &v, 4);
+	v = page + (uint64_t)ap_tramp_off_lm64;
+	memcpy(t + TRAMP_OFF(ap_tramp_lm64), &v, 4);
+	*(uint64_t *)(t + TRAMP_OFF(ap_tramp_cr3)) = read_cr3();
+	*(uint64_t *)(t + TRAMP_OFF(ap_tramp_stack)) = stack;
+	*(uint64_t *)(t + TRAMP_OFF(ap_tramp_entry)) = (uint64_t)ap_main;
+}
+
+static void ipi(uint32_t dest, uint32_t icr)
+{
+	lapic_write(0x310, dest << 24);
+	lapic_write(0x300, icr);
+	for (int i = 0; i < 1000 && (lapic_read(0x300) & (1u << 12)); i++)
+		cpu_relax();
+}
+
+void test_smp(void)
+{
+	unsigned int want = arg_u64("vcpus", 2);
+	uint64_t page = tramp_page(), stack, end;
+
+	if (want < 2) {
+		fail("smp", "run with --vcpus 2 and vcpus=2");
+		return;
+	}
+	if (!check(page && page + 0x1000 < 0x9fc00 && page >= 0x10000,
+	           "smp_trampoline_page", "no free page below 1 MiB"))
+		return;
+	stack = (uint64_t)palloc(8192, 16) + 8192;
+	patch_tramp(page, stack);
+	printf("INFO smp: trampoline at 0x%lx, BSP apic id %u\n",
+	       (unsigned long)page, lapic_id());
+	ipi(1, 0x4500); /* INIT, assert */
+	delay_us(10000);
+	ipi(1, 0x4600 | (page >> 12)); /* SIPI */
+	delay_us(200);
+	if (!ap_up)
+		ipi(1, 0x4600 | (page >> 12)); /* second SIPI, as Intel SDM */
+	end = now_us() + 3000000;
+	while (!ap_up && now_us() < end)
+		cpu_relax();
+	if (check(ap_up, "smp_ap_started",
+	          "vCPU 1 did not reach long mode "
+	          "within 3 s of INIT/SIPI (trampoline 0x%lx)",
+	          (unsigned long)page))
+		check(ap_apic_id == 1, "smp_ap_apic_id",
+		      "AP reports APIC id "
+		      "%u, expected 1",
+		      ap_apic_id);
+}
