@@ -157,6 +157,7 @@ struct virtio_queue {
 	int kick_fd;   /* eventfd + KVM ioeventfd, -1 when disabled */
 	int call_fd;   /* eventfd + KVM irqfd while the vector is live */
 	int irqfd_gsi; /* GSI call_fd is bound to, -1: unbound */
+	uint64_t notify_addr; /* kick_fd's ioeventfd address, 0: unbound */
 	struct event *kick_ev;
 	struct virtio_dev *vdev;
 	unsigned int index;
@@ -214,9 +215,11 @@ int virtio_dev_init(struct virtio_dev *vdev, struct vm *vm,
 int virtio_pci_add(struct virtio_dev *vdev, unsigned int slot);
 
 /*
- * Resets the device, removes it from the bus, closes every fd and calls
- * ops->free. vdev itself stays with the caller. Accepts a vdev that was
- * only initialised.
+ * Resets the device, removes it from the bus, closes every fd, frees what
+ * virtio_dev_init allocated and last calls ops->free, which frees the
+ * device model (usually the struct that embeds vdev). Call it only when no
+ * other thread runs the device (the I/O thread and vCPUs stopped).
+ * Accepts a vdev that was only initialised.
  */
 void virtio_dev_destroy(struct virtio_dev *vdev);
 

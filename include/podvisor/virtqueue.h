@@ -9,9 +9,11 @@
  * gmem_ptr(). Each descriptor is read once into a local copy, so a guest
  * rewriting the ring meanwhile cannot change what was validated.
  *
- * A violation logs one line "<owner>: queue <n>: <reason>", sets vq->broken
- * and returns -EBADMSG (or -EFAULT for a bad address); the transport then
- * marks the device NEEDS_RESET. A broken queue pops nothing until reset.
+ * A violation stores the reason in vq->error, sets vq->broken and returns
+ * -EBADMSG (or -EFAULT for a bad address); the device then calls
+ * virtio_dev_set_broken(), which logs one line with the device name and
+ * the reason and marks the device NEEDS_RESET. A broken queue pops nothing
+ * until reset.
  *
  * Not thread-safe: the owning device serialises pop/push under its lock.
  */
@@ -62,6 +64,7 @@ struct virtq {
 	uint16_t used_idx;       /* shadow of used->idx */
 	uint16_t signalled_used; /* used idx at the last interrupt */
 	bool signalled_valid;
+	char error[112]; /* why the queue broke, for the device's log line */
 };
 
 /*
@@ -83,7 +86,7 @@ void virtq_init(struct virtq *vq, const struct guest_mem *mem,
  * Maps the three rings at the given guest addresses (alignment per §2.7:
  * desc 16, avail 2, used 4). Returns 0, -EINVAL for a size that is not a
  * power of two in 1..VIRTQ_MAX_SIZE or a misaligned address, -EFAULT when a
- * ring is not wholly in RAM (both logged with the owner).
+ * ring is not wholly in RAM (reason in vq->error).
  */
 int virtq_setup(struct virtq *vq, uint16_t size, uint64_t desc, uint64_t avail,
                 uint64_t used);
@@ -96,8 +99,8 @@ bool virtq_has_avail(struct virtq *vq);
 
 /*
  * Takes the next available chain. Returns 1 with *elem filled, 0 when the
- * ring is empty, -EBADMSG / -EFAULT when the ring is hostile (vq->broken set,
- * logged).
+ * ring is empty (or broken), -EBADMSG / -EFAULT when the ring is hostile
+ * (vq->broken and vq->error set).
  */
 int virtq_pop(struct virtq *vq, struct virtq_elem *elem);
 
