@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/time.h>
 
 #include "podvisor/boot.h"
 #include "podvisor/log.h"
@@ -24,7 +25,13 @@ static void vm_stop_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	event_base_loopbreak(vm->evbase);
+	if (vm->stop_drain_ms) {
+		struct timeval tv = {0, (suseconds_t)vm->stop_drain_ms * 1000};
+
+		event_base_loopexit(vm->evbase, &tv);
+	} else {
+		event_base_loopbreak(vm->evbase);
+	}
 }
 
 static void vm_evthread_init(void)

@@ -24,6 +24,7 @@ struct pci_bus;
 struct serial;
 struct vcpu;
 struct legacy;
+struct vm_control;
 struct boot_info;
 struct event;
 
@@ -72,6 +73,7 @@ struct vm {
 	struct event *stop_ev;	   /* breaks the I/O loop */
 	uint64_t boot_ns;	   /* when the vCPUs started */
 	struct legacy *legacy;	   /* devices/legacy.c state */
+	unsigned int stop_drain_ms; /* keep serving this long after stop */
 };
 
 /*
@@ -112,6 +114,15 @@ int vm_resume(struct vm *vm);
 int vm_exit_status(enum vm_exit_reason why);
 const char *vm_state_name(enum vm_state state);
 const char *vm_exit_reason_name(enum vm_exit_reason why);
+
+/*
+ * Serves the control socket at path on vm->evbase (routes in
+ * vmm/control.c: GET /v1/vm, /v1/vm/config, /v1/vm/console,
+ * PUT|POST /v1/vm/pause, /resume, /stop). Returns 0 or -errno after logging.
+ */
+int vm_control_start(struct vm *vm, const char *path, struct vm_control **out);
+/* Closes and unlinks the socket; NULL is fine. */
+void vm_control_stop(struct vm_control *ctl);
 
 /* vcpu.c, used by vm.c: one vCPU's fd, kvm_run page and thread. */
 int vcpu_create(struct vm *vm, unsigned int index, struct vcpu **out);
