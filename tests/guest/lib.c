@@ -205,8 +205,6 @@ void serial_putc(char c)
 {
 	int spin = 100000;
 
-	if (c == '\n')
-		serial_putc('\r');
 	while (!(inb(COM1 + 5) & 0x20) && --spin)
 		cpu_relax();
 	outb(COM1, (uint8_t)c);

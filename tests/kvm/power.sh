@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# How a guest ends decides podvisor-vmm's exit status (common contract):
+# poweroff 0, reboot request 3, triple fault 4. Usage: power.sh
+# poweroff|reboot|triple
+. "$(dirname "$0")/lib.sh"
+need_kvm
+
+case "$1" in
+poweroff) want=0 ;;
+reboot) want=3 ;;
+triple) want=4 ;;
+*) echo "usage: $0 poweroff|reboot|triple"; exit 2 ;;
+esac
+run_vmm 60 --memory 128 --cmdline "test=$1"
+expect_rc $want "guest did $1"
+if [ "$1" = poweroff ]; then
+	expect_pass poweroff_reached
+	expect_clean
+elif grep -qa '^FAIL ' "$SERIAL"; then
+	err "guest reported: $(grep -a '^FAIL ' "$SERIAL")"
+fi
+[ "$(wc -l <"$VMMLOG")" -ge 1 ] || err "podvisor-vmm logged nothing about the stop"
+echo "podvisor-vmm's last log line: $(tail -n 1 "$VMMLOG")"
+finish

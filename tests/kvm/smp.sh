@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# Two vCPUs: the guest starts vCPU 1 with INIT/SIPI through a real-mode
+# trampoline, as Linux does, and checks the MP table lists both.
+. "$(dirname "$0")/lib.sh"
+need_kvm
+
+run_vmm 60 --memory 128 --vcpus 2 --cmdline "test=smp vcpus=2"
+expect_rc 0 "guest powers off after the checks"
+expect_pass smp_trampoline_page smp_ap_started smp_ap_apic_id
+expect_clean
+finish
