@@ -758,15 +758,16 @@ int virtio_dev_init(struct virtio_dev *vdev, struct vm *vm,
                     unsigned int nr_queues, uint16_t queue_size,
                     uint64_t features, void *config, uint32_t config_size)
 {
-	if (nr_queues == 0 || nr_queues > 63 || queue_size == 0 ||
-	    queue_size > VIRTQ_MAX_SIZE || (queue_size & (queue_size - 1)) ||
-	    config_size > VIRTIO_PCI_REGION_SIZE)
-		return -EINVAL;
 	memset(vdev, 0, sizeof(*vdev));
 	vdev->vm = vm;
 	vdev->ops = ops;
 	snprintf(vdev->name, sizeof(vdev->name), "%s", name);
 	pthread_mutex_init(&vdev->lock, NULL);
+	/* Checked after the fields virtio_dev_destroy() needs are set. */
+	if (nr_queues == 0 || nr_queues > 63 || queue_size == 0 ||
+	    queue_size > VIRTQ_MAX_SIZE || (queue_size & (queue_size - 1)) ||
+	    config_size > VIRTIO_PCI_REGION_SIZE)
+		return -EINVAL;
 	vdev->host_features = features | 1ULL << VIRTIO_F_VERSION_1;
 	vdev->config = config;
 	vdev->config_size = config_size;
