@@ -178,6 +178,22 @@ int cfg_json_uint(json_object *v, const char *field, uint64_t max,
 	return 0;
 }
 
+int cfg_json_int(json_object *v, const char *field, int min, int max, int *dst,
+                 struct vm_config_error *err)
+{
+	int64_t n;
+
+	if (!json_object_is_type(v, json_type_int))
+		return cfg_fail(err, field, "expected a whole number, got %s",
+		                cfg_type_name(v));
+	n = json_object_get_int64(v);
+	if (n < min || n > max)
+		return cfg_fail(err, field, "%s is out of range; give %d..%d",
+		                json_object_get_string(v), min, max);
+	*dst = (int)n;
+	return 0;
+}
+
 static int cfg_json_disk(json_object *o, unsigned int idx,
                          struct vm_disk_config *d, struct vm_config_error *err)
 {
@@ -406,8 +422,7 @@ static int cfg_json_scalar(struct vm_config *cfg, const char *k, json_object *v,
 		r = cfg_json_uint(v, k, UINT64_MAX / MiB, &cfg->memory_mib,
 		                  err);
 	} else if (!strcmp(k, "numa_node")) {
-		r = cfg_json_uint(v, k, 1023, &n, err);
-		cfg->numa_node = (int)n;
+		r = cfg_json_int(v, k, -1, 1023, &cfg->numa_node, err);
 	} else if (!strcmp(k, "hugepages")) {
 		r = cfg_json_bool(v, k, &cfg->hugepages, err);
 	} else if (!strcmp(k, "rng")) {

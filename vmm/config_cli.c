@@ -259,6 +259,25 @@ static int cli_apply_num(struct vm_config *cfg, int opt, const char *arg,
 	}
 }
 
+/* The list flags are split on a copy: argv stays as the user wrote it. */
+static int cli_apply_list(struct vm_config *cfg, int opt, const char *arg,
+                          struct vm_config_error *err)
+{
+	char *copy = strdup(arg);
+	int r;
+
+	if (!copy)
+		return -ENOMEM;
+	if (opt == OPT_DISK)
+		r = cli_disk(cfg, copy, err);
+	else if (opt == OPT_NET)
+		r = cli_net(cfg, copy, err);
+	else
+		r = cli_cpus(cfg, copy, err);
+	free(copy);
+	return r;
+}
+
 static int cli_apply(struct vm_config *cfg, struct vm_cli *cli, int opt,
                      char *arg, struct vm_config_error *err)
 {
@@ -289,11 +308,9 @@ static int cli_apply(struct vm_config *cfg, struct vm_cli *cli, int opt,
 		cfg->rng = true;
 		return 0;
 	case OPT_DISK:
-		return cli_disk(cfg, arg, err);
 	case OPT_NET:
-		return cli_net(cfg, arg, err);
 	case OPT_VCPU_CPUS:
-		return cli_cpus(cfg, arg, err);
+		return cli_apply_list(cfg, opt, arg, err);
 	case OPT_PVM_PROFILE:
 		if (cfg_parse_pvm(arg, &cfg->pvm_profile) < 0)
 			return cfg_fail(err, "--pvm-profile",

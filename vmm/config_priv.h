@@ -21,5 +21,7 @@ int cfg_json_bool(json_object *v, const char *field, bool *dst,
                   struct vm_config_error *err);
 int cfg_json_uint(json_object *v, const char *field, uint64_t max,
                   uint64_t *dst, struct vm_config_error *err);
+int cfg_json_int(json_object *v, const char *field, int min, int max, int *dst,
+                 struct vm_config_error *err);
 
 #endif
