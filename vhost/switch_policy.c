@@ -330,9 +330,9 @@ static int rule_from_json(json_object *o, unsigned int idx, struct sw_rule *r,
 	      (r->proto == IPPROTO_TCP_V || r->proto == IPPROTO_UDP_V))) {
 		snprintf(field, sizeof(field), "rules[%u].proto", idx);
 		return sw_error_set(err, EINVAL, field,
-		                    "rules[%u] matches a port: set \"proto\" "
-		                    "to \"tcp\" or \"udp\"",
-		                    idx);
+		                    "%s must be \"tcp\" or \"udp\" when "
+		                    "the rule matches a port",
+		                    field);
 	}
 	if ((r->match & (SW_M_SRC_IP | SW_M_DST_IP)) &&
 	    !(r->match & SW_M_ETHERTYPE)) {
@@ -343,9 +343,9 @@ static int rule_from_json(json_object *o, unsigned int idx, struct sw_rule *r,
 	    r->ethertype != ETH_P_IPV4) {
 		snprintf(field, sizeof(field), "rules[%u].proto", idx);
 		return sw_error_set(err, EINVAL, field,
-		                    "rules[%u] matches an IPv4 address but "
-		                    "its proto is not IPv4",
-		                    idx);
+		                    "%s must be an IPv4 protocol when the "
+		                    "rule matches an IPv4 address",
+		                    field);
 	}
 	return 0;
 }
