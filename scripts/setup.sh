@@ -15,6 +15,7 @@ packages=(
 	linux-source-6.1 flex bison libelf-dev libssl-dev bc cpio xz-utils
 	busybox-static kmod
 	# images, containers and peers for tests and benchmarks
+	libarchive-dev
 	e2fsprogs squashfs-tools qemu-system-x86 containerd runc socat curl jq
 	iproute2 util-linux procps
 )
