@@ -62,13 +62,13 @@ uint8_t drv_negotiate(struct drv *d, uint64_t want)
 	drv_common_write(d, VIRTIO_PCI_COMMON_GF, 4, (uint32_t)d->features);
 	drv_common_write(d, VIRTIO_PCI_COMMON_GFSELECT, 4, 1);
 	drv_common_write(d, VIRTIO_PCI_COMMON_GF, 4,
-			 (uint32_t)(d->features >> 32));
+	                 (uint32_t)(d->features >> 32));
 	drv_common_write(d, VIRTIO_PCI_COMMON_STATUS, 1, 0xb);
 	return drv_status(d);
 }
 
 void drv_setup_queue(struct drv *d, unsigned int qi, uint16_t size,
-		     uint64_t base)
+                     uint64_t base)
 {
 	struct drv_queue *q = &d->q[qi];
 
@@ -83,8 +83,7 @@ void drv_setup_queue(struct drv *d, unsigned int qi, uint16_t size,
 	drv_common_write(d, VIRTIO_PCI_COMMON_Q_SIZE, 2, size);
 	drv_common_write(d, VIRTIO_PCI_COMMON_Q_DESCLO, 4, (uint32_t)q->desc);
 	drv_common_write(d, VIRTIO_PCI_COMMON_Q_DESCHI, 4, 0);
-	drv_common_write(d, VIRTIO_PCI_COMMON_Q_AVAILLO, 4,
-			 (uint32_t)q->avail);
+	drv_common_write(d, VIRTIO_PCI_COMMON_Q_AVAILLO, 4, (uint32_t)q->avail);
 	drv_common_write(d, VIRTIO_PCI_COMMON_Q_AVAILHI, 4, 0);
 	drv_common_write(d, VIRTIO_PCI_COMMON_Q_USEDLO, 4, (uint32_t)q->used);
 	drv_common_write(d, VIRTIO_PCI_COMMON_Q_USEDHI, 4, 0);
@@ -104,7 +103,7 @@ void drv_kick(struct drv *d, unsigned int qi)
 }
 
 uint16_t drv_submit(struct drv *d, unsigned int qi, const struct drv_buf *b,
-		    unsigned int n, bool kick)
+                    unsigned int n, bool kick)
 {
 	struct drv_queue *q = &d->q[qi];
 	struct virtq_desc *desc = fake_gpa(d->vm, q->desc);
@@ -116,9 +115,9 @@ uint16_t drv_submit(struct drv *d, unsigned int qi, const struct drv_buf *b,
 
 		desc[k].addr = b[i].addr;
 		desc[k].len = b[i].len;
-		desc[k].flags = (uint16_t)((b[i].write ? VIRTQ_DESC_F_WRITE
-						       : 0) |
-					   (i + 1 < n ? VIRTQ_DESC_F_NEXT : 0));
+		desc[k].flags =
+		    (uint16_t)((b[i].write ? VIRTQ_DESC_F_WRITE : 0) |
+		               (i + 1 < n ? VIRTQ_DESC_F_NEXT : 0));
 		desc[k].next = (uint16_t)((k + 1) % q->size);
 	}
 	q->next_desc = (uint16_t)((head + n) % q->size);
@@ -130,8 +129,7 @@ uint16_t drv_submit(struct drv *d, unsigned int qi, const struct drv_buf *b,
 	return head;
 }
 
-bool drv_get_used(struct drv *d, unsigned int qi, uint32_t *id,
-		  uint32_t *len)
+bool drv_get_used(struct drv *d, unsigned int qi, uint32_t *id, uint32_t *len)
 {
 	struct drv_queue *q = &d->q[qi];
 	uint8_t *used = fake_gpa(d->vm, q->used);
@@ -154,5 +152,5 @@ void drv_config_read(struct drv *d, uint32_t off, void *buf, uint32_t len)
 
 	for (uint32_t i = 0; i < len; i++)
 		p[i] = (uint8_t)fake_mmio_read(
-			d->vm, d->bar + VIRTIO_PCI_DEVICE_OFF + off + i, 1);
+		    d->vm, d->bar + VIRTIO_PCI_DEVICE_OFF + off + i, 1);
 }

@@ -19,7 +19,7 @@ struct vm;
 struct drv_queue {
 	uint16_t size;
 	uint64_t desc, avail, used;
-	uint16_t next_desc;  /* descriptor allocator, wraps */
+	uint16_t next_desc; /* descriptor allocator, wraps */
 	uint16_t avail_idx;
 	uint16_t used_seen;
 };
@@ -48,16 +48,15 @@ void drv_common_write(struct drv *d, uint32_t off, uint32_t len, uint32_t v);
 uint8_t drv_negotiate(struct drv *d, uint64_t want);
 /* Rings for queue q at guest address base (size entries); vector q + 1. */
 void drv_setup_queue(struct drv *d, unsigned int q, uint16_t size,
-		     uint64_t base);
+                     uint64_t base);
 void drv_driver_ok(struct drv *d);
 /* Writes a chain into queue q, publishes it and (kick) notifies. Returns
  * the head index. */
 uint16_t drv_submit(struct drv *d, unsigned int q, const struct drv_buf *b,
-		    unsigned int n, bool kick);
+                    unsigned int n, bool kick);
 void drv_kick(struct drv *d, unsigned int q);
 /* Next used element of queue q; false when none is new. */
-bool drv_get_used(struct drv *d, unsigned int q, uint32_t *id,
-		  uint32_t *len);
+bool drv_get_used(struct drv *d, unsigned int q, uint32_t *id, uint32_t *len);
 uint8_t drv_status(struct drv *d);
 /* Reads the device config byte range. */
 void drv_config_read(struct drv *d, uint32_t off, void *buf, uint32_t len);

@@ -41,7 +41,7 @@ static void teardown(void)
 }
 
 static void set_desc(struct virtq_desc *t, uint16_t i, uint64_t addr,
-		     uint32_t len, uint16_t flags, uint16_t next)
+                     uint32_t len, uint16_t flags, uint16_t next)
 {
 	t[i] = (struct virtq_desc){addr, len, flags, next};
 }
@@ -131,7 +131,7 @@ static void expect_broken(int err, const char *reason)
 	ck_assert_int_eq(virtq_pop(&vq, elem), err);
 	ck_assert(vq.broken);
 	ck_assert_msg(strstr(vq.error, reason), "error '%s' lacks '%s'",
-		      vq.error, reason);
+	              vq.error, reason);
 	/* Broken stays broken, quietly, until reset. */
 	ck_assert_int_eq(virtq_pop(&vq, elem), 0);
 }
