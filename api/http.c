@@ -341,6 +341,7 @@ static bool request_body(struct api_request *req)
 	size_t len = evbuffer_get_length(in);
 	const char *ct;
 	struct json_tokener *tok;
+	size_t end;
 	char *data;
 
 	if (len == 0)
@@ -364,15 +365,19 @@ static bool request_body(struct api_request *req)
 	data = (char *)evbuffer_pullup(in, -1);
 	tok = json_tokener_new();
 	req->json = tok ? json_tokener_parse_ex(tok, data, (int)len) : NULL;
+	end = tok ? json_tokener_get_parse_end(tok) : 0;
+	/* The buffer is not NUL-terminated: check the tail by length. */
+	while (end < len && strchr(" \t\r\n", data[end]) && data[end])
+		end++;
 	if (!req->json || json_tokener_get_error(tok) != json_tokener_success ||
-	    strspn(data + json_tokener_get_parse_end(tok), " \t\r\n") !=
-	        len - json_tokener_get_parse_end(tok)) {
-		api_reply_error(
-		    req, 400, API_E_INVALID, NULL,
-		    "body is not valid JSON (%s near byte %zu)",
-		    tok ? json_tokener_error_desc(json_tokener_get_error(tok))
-		        : "out of memory",
-		    tok ? json_tokener_get_parse_end(tok) : 0);
+	    end != len) {
+		api_reply_error(req, 400, API_E_INVALID, NULL,
+		                "body is not valid JSON (%s near byte %zu)",
+		                !tok        ? "out of memory"
+		                : req->json ? "trailing data"
+		                            : json_tokener_error_desc(
+		                                  json_tokener_get_error(tok)),
+		                tok ? json_tokener_get_parse_end(tok) : 0);
 		json_object_put(req->json);
 		req->json = NULL;
 		json_tokener_free(tok);

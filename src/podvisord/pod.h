@@ -1,0 +1,116 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * podvisord's objects: the daemon and its pod VMs, each backed by one
+ * podvisor-vmm process. Everything runs on the daemon's single libevent
+ * thread.
+ *
+ * Files of one VM:
+ *   <state-dir>/vms/<id>.json     spec + identity, survives restarts
+ *   <run-dir>/vms/<id>/vm.json    podvisor-vmm --config file
+ *   <run-dir>/vms/<id>/control.sock, vsock.sock, console.log, vmm.log,
+ *   vmm.pid                       removed with the VM
+ */
+#ifndef PODVISORD_POD_H
+#define PODVISORD_POD_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "spec.h"
+#include "state.h"
+
+struct api_request;
+struct api_server;
+struct event;
+struct event_base;
+
+#define POD_ID_LEN 12
+
+struct daemon;
+
+struct pod {
+	struct daemon *d;
+	struct pod *next;
+	char id[POD_ID_LEN + 1];
+	struct pod_spec spec;
+	enum pod_state state;
+	time_t created_at;
+	pid_t pid;     /* VMM process; 0 when none */
+	bool is_child; /* ours to waitpid(); else watched by pidfd */
+	int pidfd;     /* -1 unless re-attached */
+	struct event *pidfd_ev;
+	struct event *probe_ev; /* readiness polling while creating */
+	uint64_t spawn_ns;
+	int64_t boot_ms; /* -1 until the control socket answered */
+	unsigned int reboots;
+	char reason[384]; /* why it stopped or failed */
+	char dir[256];    /* run dir of this VM */
+};
+
+struct daemon {
+	struct event_base *base;
+	struct api_server *api;
+	const char *socket_path;
+	mode_t socket_mode;
+	const char *state_dir;
+	const char *run_dir;
+	char vmm_path[PATH_MAX];
+	struct pod_spec_defaults defaults;
+	unsigned int vcpu_overcommit;
+	struct pod *pods;
+	uint64_t vmm_exits[3]; /* by enum pod_exit_kind */
+	uint64_t vmm_spawns;
+};
+
+/* ---- registry (daemon.c) ---- */
+struct pod *pod_find(struct daemon *d, const char *id_or_name);
+int pod_create(struct daemon *d, struct pod_spec *spec, struct pod **out);
+/* Unlinks from the list and frees; the VMM must be gone. */
+void pod_destroy(struct pod *p);
+/*
+ * Applies ev; logs an audit line with the caller's uid (uid (uid_t)-1 for
+ * the daemon itself) and persists. -EBUSY when ev is not allowed.
+ */
+int pod_transition(struct pod *p, enum pod_event ev, uid_t uid,
+                   const char *why);
+/* Resource JSON of GET /v1/vms/{id}. */
+struct json_object *pod_to_json(const struct pod *p);
+void pod_path(const struct pod *p, const char *file, char *buf, size_t size);
+
+/* ---- persistence (store.c) ---- */
+int pod_store_save(const struct pod *p);
+int pod_store_remove(const struct pod *p);
+/* Reads every record, re-attaches to VMMs still running. */
+int pod_store_load_all(struct daemon *d);
+/* tmp + fsync + rename + fsync(dir). */
+int pod_write_atomic(const char *path, const char *data, size_t len);
+int pod_mkdir_p(const char *path, mode_t mode);
+
+/* ---- VMM processes (vmm.c) ---- */
+int pod_vmm_spawn(struct pod *p);
+/* Stops the VMM (control socket, then SIGTERM, then SIGKILL) and waits
+ * for it; the exit is processed before returning. */
+int pod_vmm_stop(struct pod *p, uid_t uid);
+/* PUT uri on the control socket; 0 on a 2xx answer. */
+int pod_vmm_control(struct pod *p, const char *method, const char *uri);
+int pod_vmm_reattach(struct pod *p);
+/* SIGCHLD: reap every exited child. */
+void pod_vmm_reap(struct daemon *d);
+/* Removes the run dir's files and the dir. */
+void pod_vmm_cleanup(struct pod *p);
+
+/* ---- host (host.c) ---- */
+struct json_object *host_to_json(struct daemon *d);
+/* Prometheus text; caller frees. */
+char *host_metrics(struct daemon *d, size_t *len);
+/* 0, or -ENOSPC with why[] filled when the host cannot take p (503). */
+int host_capacity_check(struct daemon *d, const struct pod_spec *s,
+                        const struct pod *except, char *why, size_t size);
+
+/* ---- API (routes.c) ---- */
+int daemon_api_start(struct daemon *d);
+
+#endif

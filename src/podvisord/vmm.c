@@ -1,0 +1,503 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * One podvisor-vmm process per VM: spawned with its config file in the VM's
+ * run dir, in its own session so it outlives podvisord, supervised through
+ * SIGCHLD (our children) or a pidfd (VMMs re-attached after a restart).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <json-c/json.h>
+
+#include "podvisor/api.h"
+#include "podvisor/log.h"
+#include "podvisor/util.h"
+#include "pod.h"
+
+/* How long a new VMM has to answer on its control socket. */
+#define READY_TIMEOUT_MS  30000
+#define PROBE_TIMEOUT_MS  200
+#define STOP_TIMEOUT_MS   3000
+#define MAX_GUEST_REBOOTS 10
+
+static const char *const run_files[] = {
+    "control.sock", "vsock.sock",  "vm.json",     "vm.json.tmp",
+    "vmm.pid",      "vmm.pid.tmp", "console.log", "vmm.log",
+};
+
+void pod_vmm_cleanup(struct pod *p)
+{
+	char path[PATH_MAX];
+
+	for (size_t i = 0; i < ARRAY_SIZE(run_files); i++) {
+		pod_path(p, run_files[i], path, sizeof(path));
+		unlink(path);
+	}
+	for (unsigned int i = 0; i < p->spec.nr_nets; i++) {
+		snprintf(path, sizeof(path), "%s/net%u.sock", p->dir, i);
+		unlink(path);
+	}
+	if (rmdir(p->dir) < 0 && errno != ENOENT)
+		log_warn("vm %s: %s left behind: %s", p->id, p->dir,
+		         strerror(errno));
+}
+
+/* Sockets and pid file of a VMM that is gone; logs stay for the API. */
+static void remove_process_files(struct pod *p)
+{
+	static const char *const files[] = {"control.sock", "vsock.sock",
+	                                    "vmm.pid"};
+	char path[PATH_MAX];
+
+	for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
+		pod_path(p, files[i], path, sizeof(path));
+		unlink(path);
+	}
+}
+
+/* Last non-empty line of vmm.log: usually why the VMM gave up. */
+static void last_log_line(struct pod *p, char *buf, size_t size)
+{
+	char path[PATH_MAX], tail[1024];
+	ssize_t n;
+	off_t end;
+	int fd;
+
+	buf[0] = '\0';
+	pod_path(p, "vmm.log", path, sizeof(path));
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	end = lseek(fd, 0, SEEK_END);
+	n = pread(fd, tail, sizeof(tail) - 1,
+	          end > (off_t)sizeof(tail) - 1 ? end - (off_t)sizeof(tail) + 1
+	                                        : 0);
+	close(fd);
+	if (n <= 0)
+		return;
+	tail[n] = '\0';
+	while (n > 0 && (tail[n - 1] == '\n' || tail[n - 1] == ' '))
+		tail[--n] = '\0';
+	char *line = strrchr(tail, '\n');
+
+	line = line ? line + 1 : tail;
+	n = (ssize_t)MIN(strlen(line), size - 1);
+	memcpy(buf, line, (size_t)n);
+	buf[n] = '\0';
+}
+
+static void stop_watching(struct pod *p)
+{
+	if (p->probe_ev) {
+		event_free(p->probe_ev);
+		p->probe_ev = NULL;
+	}
+	if (p->pidfd_ev) {
+		event_free(p->pidfd_ev);
+		p->pidfd_ev = NULL;
+	}
+	if (p->pidfd >= 0) {
+		close(p->pidfd);
+		p->pidfd = -1;
+	}
+}
+
+/* wstatus < 0: exit status unknown (re-attached VMM, not our child). */
+static void on_vmm_exit(struct pod *p, int wstatus)
+{
+	enum pod_exit_kind kind = POD_EXIT_FAILURE;
+	enum pod_event ev;
+	char what[160], last[200];
+
+	if (wstatus >= 0)
+		kind = pod_exit_describe(wstatus, what, sizeof(what));
+	else
+		snprintf(what, sizeof(what),
+		         "exited (status unknown: it was "
+		         "re-attached, not podvisord's child)");
+	p->d->vmm_exits[kind]++;
+	last_log_line(p, last, sizeof(last));
+	snprintf(p->reason, sizeof(p->reason), "VMM pid %d %s%s%s", (int)p->pid,
+	         what, kind == POD_EXIT_CLEAN || !last[0] ? "" : "; last log: ",
+	         kind == POD_EXIT_CLEAN ? "" : last);
+	pv_log(kind == POD_EXIT_CLEAN ? PV_LOG_INFO : PV_LOG_WARN,
+	       "vm %s (%s): %s", p->id, p->spec.name, p->reason);
+	stop_watching(p);
+	p->pid = 0;
+	p->boot_ms = -1;
+	remove_process_files(p);
+	if (kind == POD_EXIT_REBOOT && p->state != POD_STOPPING &&
+	    ++p->reboots <= MAX_GUEST_REBOOTS) {
+		pod_transition(p, POD_EV_REBOOT, (uid_t)-1, "guest reboot");
+		if (pod_vmm_spawn(p) < 0)
+			pod_transition(p, POD_EV_EXIT_FAIL, (uid_t)-1,
+			               "respawn failed");
+		return;
+	}
+	ev = kind == POD_EXIT_CLEAN ? POD_EV_EXIT_OK : POD_EV_EXIT_FAIL;
+	pod_transition(p, ev, (uid_t)-1, what);
+}
+
+int pod_vmm_control(struct pod *p, const char *method, const char *uri)
+{
+	char sock[PATH_MAX];
+	_cleanup_free_ char *body = NULL;
+	int status = 0, r;
+
+	pod_path(p, "control.sock", sock, sizeof(sock));
+	r = api_client_request_raw(sock, method, uri, NULL, 2000, &status,
+	                           &body, NULL);
+	if (r < 0)
+		return log_warn_errno(r, "vm %s: %s %s on %s", p->id, method,
+		                      uri, sock);
+	if (status < 200 || status > 299) {
+		log_warn("vm %s: %s %s answered %d: %.200s", p->id, method, uri,
+		         status, body);
+		return -EIO;
+	}
+	return 0;
+}
+
+static void kill_vmm(struct pod *p, int sig)
+{
+	if (p->pid > 0 && kill(p->pid, sig) < 0 && errno != ESRCH)
+		log_warn("vm %s: kill %d %d: %s", p->id, (int)p->pid, sig,
+		         strerror(errno));
+}
+
+static void on_probe(evutil_socket_t fd, short what, void *arg)
+{
+	struct pod *p = arg;
+	char sock[PATH_MAX];
+	uint64_t now = pv_now_ns();
+	struct timeval tv = {0, 5000};
+	int status = 0, r;
+
+	(void)fd;
+	(void)what;
+	pod_path(p, "control.sock", sock, sizeof(sock));
+	r = api_client_request(sock, "GET", "/v1/vm", NULL, &status, NULL);
+	if (r == 0 && status == 200) {
+		p->boot_ms = (int64_t)((now - p->spawn_ns) / 1000000);
+		event_free(p->probe_ev);
+		p->probe_ev = NULL;
+		pod_transition(p, POD_EV_READY, (uid_t)-1, "control socket up");
+		log_info("vm %s (%s): running, pid %d, ready after %lld ms",
+		         p->id, p->spec.name, (int)p->pid,
+		         (long long)p->boot_ms);
+		return;
+	}
+	if (now - p->spawn_ns > READY_TIMEOUT_MS * 1000000ULL) {
+		log_err("vm %s (%s): control socket %s did not answer within "
+		        "%d ms; killing VMM pid %d",
+		        p->id, p->spec.name, sock, READY_TIMEOUT_MS,
+		        (int)p->pid);
+		event_free(p->probe_ev);
+		p->probe_ev = NULL;
+		kill_vmm(p, SIGKILL); /* SIGCHLD marks it failed */
+		return;
+	}
+	/* Poll fast at first (VMMs are up in milliseconds), then back off. */
+	if (now - p->spawn_ns > 200000000ULL)
+		tv.tv_usec = 50000;
+	evtimer_add(p->probe_ev, &tv);
+}
+
+static int write_config(struct pod *p, char *cfg, size_t size)
+{
+	char control[PATH_MAX], console[PATH_MAX], vsock[PATH_MAX];
+	struct pod_vmm_paths paths = {
+	    .control_socket = control,
+	    .console_log = console,
+	    .vsock_uds = vsock,
+	    .run_dir = p->dir,
+	};
+	json_object *o;
+	const char *text;
+	int r;
+
+	pod_path(p, "control.sock", control, sizeof(control));
+	pod_path(p, "console.log", console, sizeof(console));
+	pod_path(p, "vsock.sock", vsock, sizeof(vsock));
+	pod_path(p, "vm.json", cfg, size);
+	unlink(control);
+	unlink(vsock);
+	o = pod_vmm_config(&p->spec, &paths);
+	text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY);
+	r = pod_write_atomic(cfg, text, strlen(text));
+	json_object_put(o);
+	return r;
+}
+
+/* In the child between fork and exec: only async-signal-safe calls. */
+static void exec_vmm(const char *vmm, const char *cfg, int logfd, int nullfd)
+{
+	sigset_t none;
+
+	setsid();
+	dup2(nullfd, 0);
+	dup2(logfd, 1);
+	dup2(logfd, 2);
+	signal(SIGPIPE, SIG_DFL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	execl(vmm, vmm, "--config", cfg, (char *)NULL);
+	_exit(127);
+}
+
+static void write_pid_file(struct pod *p)
+{
+	char path[PATH_MAX], text[32];
+	int n = snprintf(text, sizeof(text), "%d\n", (int)p->pid);
+
+	pod_path(p, "vmm.pid", path, sizeof(path));
+	pod_write_atomic(path, text, (size_t)n);
+}
+
+int pod_vmm_spawn(struct pod *p)
+{
+	struct daemon *d = p->d;
+	char cfg[PATH_MAX], logp[PATH_MAX];
+	struct timeval tv = {0, 2000};
+	int logfd, nullfd, r;
+	pid_t pid;
+
+	r = pod_mkdir_p(p->dir, 0750);
+	if (r < 0)
+		return log_err_errno(r, "vm %s: create %s", p->id, p->dir);
+	r = write_config(p, cfg, sizeof(cfg));
+	if (r < 0)
+		return r;
+	pod_path(p, "vmm.log", logp, sizeof(logp));
+	logfd = open(logp, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+	nullfd = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (logfd < 0 || nullfd < 0) {
+		r = log_err_errno(errno, "vm %s: open %s", p->id, logp);
+		goto out;
+	}
+	pid = fork();
+	if (pid < 0) {
+		r = log_err_errno(errno, "vm %s: fork", p->id);
+		goto out;
+	}
+	if (pid == 0)
+		exec_vmm(d->vmm_path, cfg, logfd, nullfd);
+	p->pid = pid;
+	p->is_child = true;
+	p->spawn_ns = pv_now_ns();
+	p->boot_ms = -1;
+	p->reason[0] = '\0';
+	d->vmm_spawns++;
+	write_pid_file(p);
+	log_info("vm %s (%s): started %s --config %s as pid %d", p->id,
+	         p->spec.name, d->vmm_path, cfg, (int)pid);
+	p->probe_ev = evtimer_new(d->base, on_probe, p);
+	if (p->probe_ev)
+		evtimer_add(p->probe_ev, &tv);
+	r = 0;
+out:
+	if (logfd >= 0)
+		close(logfd);
+	if (nullfd >= 0)
+		close(nullfd);
+	return r;
+}
+
+/* Waits up to ms for the VMM to exit; returns its wait status, -1 when
+ * unknown (not our child), or -ETIMEDOUT. */
+static int wait_exit(struct pod *p, int ms)
+{
+	uint64_t deadline = pv_now_ns() + (uint64_t)ms * 1000000ULL;
+	int st;
+
+	for (;;) {
+		if (p->is_child) {
+			pid_t r = waitpid(p->pid, &st, WNOHANG);
+
+			if (r == p->pid)
+				return st;
+			if (r < 0 && errno == ECHILD)
+				return -1;
+		} else if (kill(p->pid, 0) < 0 && errno == ESRCH) {
+			return -1;
+		}
+		if (pv_now_ns() >= deadline)
+			return -ETIMEDOUT;
+		if (p->pidfd >= 0) {
+			struct pollfd pfd = {.fd = p->pidfd, .events = POLLIN};
+
+			poll(&pfd, 1, 10);
+		} else {
+			usleep(2000);
+		}
+	}
+}
+
+int pod_vmm_stop(struct pod *p, uid_t uid)
+{
+	int st;
+
+	if (!p->pid)
+		return 0;
+	if (pod_transition(p, POD_EV_STOP, uid, "stop requested") < 0 &&
+	    p->state != POD_STOPPING)
+		return -EBUSY;
+	if (p->probe_ev) {
+		event_free(p->probe_ev);
+		p->probe_ev = NULL;
+	}
+	/* The VMM's own stop first: it exits 0 after a clean shutdown. */
+	if (pod_vmm_control(p, "PUT", "/v1/vm/stop") < 0)
+		kill_vmm(p, SIGTERM);
+	st = wait_exit(p, STOP_TIMEOUT_MS);
+	if (st == -ETIMEDOUT) {
+		log_warn("vm %s: VMM pid %d did not stop within %d ms; "
+		         "sending SIGKILL",
+		         p->id, (int)p->pid, STOP_TIMEOUT_MS);
+		kill_vmm(p, SIGKILL);
+		st = wait_exit(p, STOP_TIMEOUT_MS);
+	}
+	if (st == -ETIMEDOUT)
+		return log_err_errno(ETIMEDOUT,
+		                     "vm %s: VMM pid %d survived "
+		                     "SIGKILL",
+		                     p->id, (int)p->pid);
+	on_vmm_exit(p, st);
+	return 0;
+}
+
+void pod_vmm_reap(struct daemon *d)
+{
+	pid_t pid;
+	int st;
+
+	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+		struct pod *p;
+
+		for (p = d->pods; p; p = p->next)
+			if (p->pid == pid && p->is_child)
+				break;
+		if (p)
+			on_vmm_exit(p, st);
+		else
+			log_debug("reaped unknown child %d", (int)pid);
+	}
+}
+
+static void on_pidfd(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	on_vmm_exit(arg, -1);
+}
+
+/* True when pid runs "<anything> --config <our vm.json>". */
+static bool is_our_vmm(struct pod *p, pid_t pid)
+{
+	char path[64], cmd[4096], cfg[PATH_MAX];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	n = read(fd, cmd, sizeof(cmd) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	cmd[n] = '\0';
+	pod_path(p, "vm.json", cfg, sizeof(cfg));
+	for (char *s = cmd; s < cmd + n; s += strlen(s) + 1)
+		if (strcmp(s, "--config") == 0 && s + strlen(s) + 1 < cmd + n &&
+		    strcmp(s + strlen(s) + 1, cfg) == 0)
+			return true;
+	return false;
+}
+
+static pid_t read_pid_file(struct pod *p)
+{
+	char path[PATH_MAX], text[32] = "";
+	int fd;
+
+	pod_path(p, "vmm.pid", path, sizeof(path));
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	if (read(fd, text, sizeof(text) - 1) < 0)
+		text[0] = '\0';
+	close(fd);
+	return (pid_t)atoi(text);
+}
+
+/* The state the VMM reports (GET /v1/vm {"state": "paused"}), if any. */
+static enum pod_state reported_state(struct pod *p, enum pod_state dflt)
+{
+	char sock[PATH_MAX];
+	json_object *j = NULL, *v;
+	enum pod_state s = dflt;
+	int status = 0;
+
+	pod_path(p, "control.sock", sock, sizeof(sock));
+	if (api_client_request(sock, "GET", "/v1/vm", NULL, &status, &j) < 0 ||
+	    status != 200)
+		return POD_CREATING;
+	if (j && json_object_object_get_ex(j, "state", &v) &&
+	    json_object_is_type(v, json_type_string))
+		s = strcmp(json_object_get_string(v), "paused") == 0
+		        ? POD_PAUSED
+		        : POD_RUNNING;
+	json_object_put(j);
+	return s;
+}
+
+int pod_vmm_reattach(struct pod *p)
+{
+	pid_t pid = read_pid_file(p);
+	struct timeval tv = {0, 2000};
+
+	if (pid <= 0 || !is_our_vmm(p, pid)) {
+		if (pod_state_has_process(p->state)) {
+			log_warn(
+			    "vm %s (%s): its VMM (pid %d) is gone; marking "
+			    "it failed",
+			    p->id, p->spec.name, (int)pid);
+			snprintf(p->reason, sizeof(p->reason),
+			         "VMM was not running when podvisord started");
+			p->state = POD_FAILED;
+			pod_store_save(p);
+		}
+		remove_process_files(p);
+		return -ESRCH;
+	}
+	p->pid = pid;
+	p->is_child = false;
+	p->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (p->pidfd >= 0) {
+		fcntl(p->pidfd, F_SETFD, FD_CLOEXEC);
+		p->pidfd_ev =
+		    event_new(p->d->base, p->pidfd, EV_READ, on_pidfd, p);
+		event_add(p->pidfd_ev, NULL);
+	}
+	p->state = reported_state(p, p->state == POD_PAUSED ? POD_PAUSED
+	                                                    : POD_RUNNING);
+	if (p->state == POD_CREATING) {
+		p->spawn_ns = pv_now_ns();
+		p->probe_ev = evtimer_new(p->d->base, on_probe, p);
+		evtimer_add(p->probe_ev, &tv);
+	}
+	log_info("vm %s (%s): re-attached to VMM pid %d, %s", p->id,
+	         p->spec.name, (int)pid, pod_state_name(p->state));
+	pod_store_save(p);
+	return 0;
+}
