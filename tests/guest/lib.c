@@ -218,7 +218,7 @@ static void serial_puts(const char *s)
 
 void printf(const char *fmt, ...)
 {
-	char buf[256];
+	char buf[2048];
 	va_list ap;
 
 	va_start(ap, fmt);

@@ -254,6 +254,31 @@ static void check_mptable(void)
 	      cpus, want);
 }
 
+/* The power-off port must be where ACPI tells Linux to write S5: PM1a_CNT_BLK,
+ * or SLEEP_CONTROL_REG (a GAS at 244) on a hardware-reduced platform. */
+static void check_fadt(const uint8_t *t)
+{
+	uint32_t len = *(const uint32_t *)(t + 4),
+	         flags = *(const uint32_t *)(t + 112);
+	bool hw_reduced = len >= 116 && (flags & (1u << 20));
+	uint64_t port;
+
+	if (hw_reduced && len >= 256) {
+		port = *(const uint64_t *)(t + 248);
+		check(
+		    t[244] == 1 && port == PM_SLEEP_PORT,
+		    "acpi_fadt_sleep_port",
+		    "hardware-reduced FADT: SLEEP_CONTROL_REG space %u address "
+		    "0x%lx, boot.h says I/O 0x%x",
+		    t[244], (unsigned long)port, PM_SLEEP_PORT);
+		return;
+	}
+	port = *(const uint32_t *)(t + 64);
+	check(port == PM_SLEEP_PORT, "acpi_fadt_sleep_port",
+	      "PM1a_CNT_BLK 0x%lx, boot.h says 0x%x", (unsigned long)port,
+	      PM_SLEEP_PORT);
+}
+
 static void check_acpi(void)
 {
 	const uint8_t *rsdp = scan(0xe0000, 0x100000, "RSD PTR ", 8), *rsdt;
@@ -286,11 +311,7 @@ static void check_acpi(void)
 		      "acpi_table_checksum", "%c%c%c%c", t[0], t[1], t[2],
 		      t[3]);
 		if (!memcmp(t, "FACP", 4))
-			check(*(const uint32_t *)(t + 64) == PM_SLEEP_PORT,
-			      "acpi_fadt_pm1a_cnt",
-			      "PM1a_CNT_BLK 0x%x, "
-			      "boot.h says 0x%x",
-			      *(const uint32_t *)(t + 64), PM_SLEEP_PORT);
+			check_fadt(t);
 	}
 }
 

@@ -58,7 +58,7 @@ static void publish(uint16_t head, uint16_t ahead)
 	vq_kick(q);
 }
 
-static void expect_broken(const char *name)
+static void expect_broken_irq(const char *name, bool want_irq)
 {
 	uint32_t seen = irq_count[VEC_CFG];
 	uint64_t end = now_us() + 3000000;
@@ -69,11 +69,17 @@ static void expect_broken(const char *name)
 	          "status 0x%x 3 s after the request (expected NEEDS_RESET "
 	          "0x40)",
 	          virtio_status(&blk)) &&
-	    !irq_wait(VEC_CFG, seen, 1000000))
+	    want_irq && !irq_wait(VEC_CFG, seen, 1000000))
 		fail(name, "no config interrupt (vector 0x%x) with NEEDS_RESET",
 		     VEC_CFG);
 	if (bring_up())
 		good_read("hostile_recovers");
+}
+
+/* NEEDS_RESET after DRIVER_OK also raises the config interrupt (2.1.2). */
+static void expect_broken(const char *name)
+{
+	expect_broken_irq(name, true);
 }
 
 static void d(unsigned int i, uint64_t addr, uint32_t len, uint16_t flags,
@@ -150,12 +156,14 @@ static void case_ring_outside_ram(void)
 	mmio_w16(blk.common + VC_Q_SIZE, QSZ);
 	mmio_w32(blk.common + VC_Q_DESC, 0);
 	mmio_w32(blk.common + VC_Q_DESC + 4, 0x7f00);
+	mmio_w16(blk.common + VC_MSIX_CONFIG, 0);
 	mmio_w16(blk.common + VC_Q_MSIX, 1);
 	noff = mmio_r16(blk.common + VC_Q_NOTIFY_OFF);
 	mmio_w16(blk.common + VC_Q_ENABLE, 1);
 	virtio_driver_ok(&blk);
 	mmio_w16(blk.notify + (uint64_t)noff * blk.notify_mult, 0);
-	expect_broken("hostile_ring_outside_ram");
+	/* Found at queue_enable, before DRIVER_OK: the status bit is enough. */
+	expect_broken_irq("hostile_ring_outside_ram", false);
 }
 
 /* Junk accesses that a device model must shrug off. */

@@ -5,11 +5,26 @@
  */
 #include "rt.h"
 
+/* how=pm1 (default): the 16-bit PM1 control value of boot.h; how=sleepctl:
+ * the 8-bit SLEEP_CONTROL_REG value (SLP_TYP 5 << 2 | SLP_EN) that Linux
+ * writes on a hardware-reduced ACPI platform. */
 void test_poweroff(void)
 {
+	char how[16];
+
+	if (!arg_str("how", how, sizeof(how)))
+		memcpy(how, "pm1", 4);
 	pass("poweroff_reached");
 	printf("SUMMARY pass=1 fail=%u\n", failures());
 	printf("DONE\n");
+	if (!strcmp(how, "sleepctl")) {
+		outb(PM_SLEEP_PORT, (5u << 2) | (1u << 5));
+		delay_us(500000);
+		printf("FAIL poweroff: still running 0.5 s after writing 0x34 "
+		       "to port 0x%x\n",
+		       PM_SLEEP_PORT);
+		halt_forever();
+	}
 	poweroff();
 }
 

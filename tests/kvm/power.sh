@@ -14,6 +14,11 @@ triple) want=4 ;;
 esac
 run_vmm 60 --memory 128 --cmdline "test=$1"
 expect_rc $want "guest did $1"
+if [ "$1" = poweroff ] && [ "$ERRORS" -eq 0 ]; then
+	# Also the 8-bit S5 value Linux writes to the FADT's SLEEP_CONTROL_REG.
+	run_vmm 60 --memory 128 --cmdline "test=poweroff how=sleepctl"
+	expect_rc 0 "guest wrote the ACPI sleep control value"
+fi
 if [ "$1" = poweroff ]; then
 	expect_pass poweroff_reached
 	expect_clean
