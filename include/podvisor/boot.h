@@ -49,6 +49,13 @@ struct boot_info {
  */
 int boot_load(struct vm *vm, const char *cmdline, struct boot_info *bi);
 
+/*
+ * ACPI tables on (default) or off for the next boot_load(). Off leaves the
+ * MP table alone to describe the CPUs and no RSDP; Linux then scans PCI
+ * through the legacy path and cannot power off by ACPI.
+ */
+void boot_set_acpi(bool on);
+
 /* Sets the boot CPU's registers, segments and MSRs for bi's entry mode. */
 int boot_setup_bsp(struct vm *vm, int vcpu_fd, const struct boot_info *bi);
 
