@@ -81,12 +81,19 @@ printf '  %-10s %8s KiB\n' podvisor "$pv_kib" qemu "$q_kib"
 echo "  ratio podvisor/qemu: $(ratio "$pv_kib" "$q_kib")   (target <= 0.1, podvisor <= 3072 KiB)"
 
 [ "$linux" = 1 ] || exit 0
-kernel_dir=$("$src/scripts/build-guest-kernel.sh" | tail -n 1)
+kernel_dir=$("$src/scripts/build-guest-kernel.sh" 2>/dev/null | tail -n 1)
 kernel_dir=$(dirname "$kernel_dir")
 vmlinux=$kernel_dir/vmlinux
 [ -f "$vmlinux" ] || { echo "boot.sh: no vmlinux next to the built kernel ($kernel_dir)" >&2; exit 1; }
-# qemu gets the same PVM arguments podvisor's profile appends.
-pvm_args=$("$vmm" --help 2>/dev/null | sed -n 's/.*pvm-cmdline: //p')
+# qemu gets the same arguments podvisor's PVM profile appends: read them back
+# from a test guest, which prints the command line it was given.
+pvm_args=
+testelf=$build/tests/guest/pvguest.elf
+if [ -f "$testelf" ]; then
+	pvm_args=$(timeout 30 "$vmm" --kernel "$testelf" --memory 64 \
+		--cmdline "test=poweroff" 2>/dev/null |
+		sed -n "s/^INFO cmdline: test=poweroff //p" || true)
+fi
 base="console=ttyS0 panic=-1"
 echo "Linux ($vmlinux) to '$linux_marker': 3 interleaved runs each"
 for ((i = 0; i < 3; i++)); do
