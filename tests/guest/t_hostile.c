@@ -30,6 +30,8 @@ static bool bring_up(void)
 	return true;
 }
 
+static void hostile_pci(void);
+
 static void good_read(const char *name)
 {
 	struct vbuf b[3] = {{hdr, 16, false}, {data, 512, true}, {st, 1, true}};
@@ -209,6 +211,67 @@ void test_hostile(void)
 	case_indirect();
 	case_ring_outside_ram();
 	junk_access();
+	hostile_pci();
 	if (bring_up())
 		good_read("hostile_vmm_alive_at_end");
+}
+
+/* Moves BAR0 to 'to' (anything: RAM, the LAPIC, the IOAPIC), touches it and
+ * moves it back. */
+static void bar_visit(uint64_t to)
+{
+	uint32_t lo = pci_read32(&blk.pci, 0x10) & 0xf;
+
+	pci_write32(&blk.pci, 0x10, (uint32_t)to | lo);
+	pci_write32(&blk.pci, 0x14, to >> 32);
+	if (to >= 0xc0000000ull && to < 0xfee00000ull)
+		(void)mmio_r32(to + VC_NUM_QUEUES);
+	pci_write32(&blk.pci, 0x10, (uint32_t)blk.pci.bar[0] | lo);
+	pci_write32(&blk.pci, 0x14, blk.pci.bar[0] >> 32);
+}
+
+/* An MSI-X message aimed at RAM instead of the LAPIC: the completion must
+ * still arrive and the VMM must survive the bogus message. */
+static void msix_to_ram(void)
+{
+	struct vbuf b[3] = {{hdr, 16, false}, {data, 512, true}, {st, 1, true}};
+	uint64_t ent = blk.msix_table + 16;
+
+	mmio_w32(ent, 0x1000);
+	memset(hdr, 0, 16);
+	if (vq_add(&blk.vq[0], b, 3) >= 0) {
+		vq_kick(&blk.vq[0]);
+		check(vq_wait(&blk.vq[0], NULL, 3000000) >= 0,
+		      "hostile_msix_address_in_ram",
+		      "no completion with the MSI-X address at 0x1000");
+	}
+	msix_route(&blk, 1, VEC_Q, false);
+}
+
+static void hostile_pci(void)
+{
+	struct pci_dev nobus = {.bus = 5, .dev = 0, .fn = 0};
+	uint32_t v;
+
+	check(pci_read32(&nobus, 0) == 0xffffffff, "hostile_pci_other_bus",
+	      "bus 5 reads 0x%x", pci_read32(&nobus, 0));
+	outl(0xcf8, 0x00000000 | (1u << 11));
+	v = inl(0xcfc);
+	check(v == 0xffffffff, "hostile_pci_cf8_disabled",
+	      "0xCFC reads 0x%x with the enable bit clear", v);
+	if (!bring_up())
+		return;
+	mmio_w16(blk.common + VC_Q_SELECT, 0);
+	mmio_w16(blk.common + VC_Q_MSIX, 500);
+	v = mmio_r16(blk.common + VC_Q_MSIX);
+	check(v == VIRTIO_NO_VECTOR, "hostile_msix_vector_out_of_range",
+	      "queue_msix_vector 500 of %u reads back %u", blk.msix_n, v);
+	mmio_w16(blk.common + VC_Q_MSIX, 1);
+	bar_visit(0x200000);      /* over guest RAM */
+	bar_visit(0xfee00000ull); /* over the LAPIC */
+	bar_visit(0xfec00000ull); /* over the IOAPIC */
+	bar_visit(0x7f0000000000ull);
+	good_read("hostile_bar_moves_survived");
+	msix_to_ram();
+	good_read("hostile_after_bogus_msi");
 }

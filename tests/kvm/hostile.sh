@@ -14,6 +14,9 @@ expect_pass hostile_baseline_read hostile_loop_chain \
 	hostile_addr_outside_ram hostile_addr_wraps hostile_addr_lapic_mmio \
 	hostile_len_huge hostile_avail_idx_ahead hostile_ring_outside_ram \
 	hostile_queue_select_out_of_range hostile_junk_access_survived \
+	hostile_pci_other_bus hostile_pci_cf8_disabled \
+	hostile_msix_vector_out_of_range hostile_bar_moves_survived \
+	hostile_msix_address_in_ram hostile_after_bogus_msi \
 	hostile_vmm_alive_at_end
 n=$(grep -ac 'device needs reset' "$VMMLOG")
 [ "$n" -ge 9 ] || err "VMM logged 'device needs reset' $n times for 9+ broken rings"
