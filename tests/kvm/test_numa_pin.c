@@ -78,7 +78,7 @@ static void proc_allowed(pid_t tid, char *buf, size_t len)
 static void test_pin(void)
 {
 	struct worker w = {.lock = PTHREAD_MUTEX_INITIALIZER,
-			   .cond = PTHREAD_COND_INITIALIZER};
+	                   .cond = PTHREAD_COND_INITIALIZER};
 	cpu_set_t mine;
 	int cpus[CPU_SETSIZE], n = 0;
 	char want[16], other[16], seen[64];
@@ -174,7 +174,7 @@ static void test_bind(void)
 		exit(77);
 	}
 	CHECK(r == 0, "numa_bind_memory(16 MiB memfd MAP_SHARED, node 0, "
-		      "strict)");
+	              "strict)");
 	CHECK(numa_verify_memory(ram, len, 0, false, "guest RAM") == 0,
 	      "numa_verify_memory agrees (get_mempolicy MPOL_F_ADDR)");
 	CHECK(numa_verify_memory(ram, len, 0, true, "guest RAM") == -EIO,

@@ -25,11 +25,12 @@ start_vmm --memory 64 --vcpus 1 --vcpu-cpus "$vcpu" --housekeeping-cpus "$hk" \
 # wait for the vCPU thread to exist (named by the VMM with
 # pthread_setname_np), at most 20 s
 tid=
-for ((i = 0; i < 200 && -z "$tid"; i++)); do
+for ((i = 0; i < 200; i++)); do
 	for t in /proc/"$VMM_PID"/task/*; do
 		[ "$(cat "$t/comm" 2>/dev/null)" = vcpu0 ] && tid=${t##*/}
 	done
-	[ -n "$tid" ] || sleep 0.1
+	[ -n "$tid" ] && break
+	sleep 0.1
 done
 [ -n "$tid" ] || err "no thread named vcpu0 in podvisor-vmm $VMM_PID"
 
