@@ -25,6 +25,7 @@ struct bench {
 	struct numa_placer *p;
 	struct numa_place_config cfg;
 	unsigned long placed, refused;
+	double decision_ns, hwloc_ns;
 };
 
 /* A mix like a CNF host: a fifth dedicated 2-4 vCPU VMs, the rest shared
@@ -59,8 +60,9 @@ static int place_one(struct bench *b, unsigned int i)
 	return r;
 }
 
-/* Replaces random VMs: release + place, the daemon's create/delete churn. */
-static void churn(struct bench *b)
+/* Replaces random VMs: release + place, the daemon's create/delete churn.
+ * Returns ns per decision. */
+static double churn(struct bench *b)
 {
 	uint64_t t0 = pv_now_ns(), dt;
 	char id[32];
@@ -78,6 +80,7 @@ static void churn(struct bench *b)
 	       "(%u VMs kept placed, %lu placed, %lu refused 507)\n",
 	       b->steps, dt / 1e9, b->steps / (dt / 1e9), b->vms, b->placed,
 	       b->refused);
+	return (double)dt / b->steps;
 }
 
 static int rebuild(struct bench *b)
@@ -140,6 +143,25 @@ static int rebuild(struct bench *b)
 	return r;
 }
 
+/*
+ * The peer measured in the same run: one hwloc load of the same topology,
+ * which a placer that asked hwloc on every decision would pay each time.
+ */
+static double hwloc_load_ns(const char *desc)
+{
+	const int n = 50;
+	uint64_t t0 = pv_now_ns();
+
+	for (int i = 0; i < n; i++) {
+		struct numa_topo *t = NULL;
+
+		if (numa_topo_load(desc, &t) < 0)
+			return 0;
+		numa_topo_free(t);
+	}
+	return (double)(pv_now_ns() - t0) / n;
+}
+
 static int run(struct bench *b)
 {
 	uint64_t t0;
@@ -158,7 +180,12 @@ static int run(struct bench *b)
 		place_one(b, i);
 	printf("fill: %u VMs in %.3f ms (%lu placed, %lu refused)\n", b->vms,
 	       (pv_now_ns() - t0) / 1e6, b->placed, b->refused);
-	churn(b);
+	b->decision_ns = churn(b);
+	b->hwloc_ns = hwloc_load_ns(b->topology);
+	printf("peer: one hwloc topology load of the same host takes %.1f us; "
+	       "a placement decision takes %.1f us (%.0fx faster)\n",
+	       b->hwloc_ns / 1e3, b->decision_ns / 1e3,
+	       b->hwloc_ns / b->decision_ns);
 	r = numa_place_check(b->p, NULL);
 	if (r < 0)
 		return r;
