@@ -94,6 +94,25 @@ static int get_group(json_object *o, struct numa_spec *s,
 	return 0;
 }
 
+/* "dedicated": true|false, the spelling podvisord's first spec parser
+ * used, accepted as long as it does not contradict "cpus". */
+static int get_dedicated_alias(json_object *o, int *cpus,
+                               struct numa_place_err *err)
+{
+	json_object *c;
+	bool d = *cpus;
+	int r;
+
+	r = get_bool(o, "dedicated", "placement.dedicated", &d, err);
+	if (r < 0)
+		return r;
+	if (json_object_object_get_ex(o, "cpus", &c) && d != (*cpus != 0))
+		return bad(err, "placement.dedicated",
+		           "contradicts \"cpus\"; give only \"cpus\"");
+	*cpus = d;
+	return 0;
+}
+
 int numa_spec_from_json(struct json_object *placement, unsigned int vcpus,
                         uint64_t memory_mib, struct numa_spec *out,
                         struct numa_place_err *err)
@@ -123,6 +142,8 @@ int numa_spec_from_json(struct json_object *placement, unsigned int vcpus,
 	if (!r)
 		r = get_bool(placement, "allow_span", "placement.allow_span",
 		             &out->allow_span, err);
+	if (!r)
+		r = get_dedicated_alias(placement, &cpus, err);
 	out->cpus = cpus ? NUMA_CPUS_DEDICATED : NUMA_CPUS_SHARED;
 	out->memory_policy = pol ? NUMA_MEM_PREFERRED : NUMA_MEM_STRICT;
 	return r;
@@ -259,9 +280,41 @@ int numa_alloc_to_vm_config(const struct numa_alloc *a, struct vm_config *c)
 		c->vcpu_cpus[i] = i < a->spec.vcpus && i < NUMA_MAX_VCPUS
 		                      ? a->vcpu_cpus[i]
 		                      : -1;
+	/* A shared VM's VMM threads, and the vCPU threads that inherit their
+	 * affinity, stay on its isolation group's pool: off dedicated cores
+	 * and off other groups' cores. */
+	if (a->spec.cpus == NUMA_CPUS_SHARED && a->nr_cpus) {
+		char list[sizeof(a->housekeeping_cpus)];
+
+		free(hk);
+		hk = NULL;
+		if (numa_cpulist_format(a->cpus, a->nr_cpus, list,
+		                        sizeof(list)) < 0 ||
+		    !(hk = strdup(list)))
+			return -ENOMEM;
+	}
 	free(c->housekeeping_cpus);
 	c->housekeeping_cpus = hk;
 	c->numa_node = a->cpu_node;
 	c->numa_preferred = a->spec.memory_policy == NUMA_MEM_PREFERRED;
 	return 0;
+}
+
+int numa_place_http_status(int r)
+{
+	switch (r) {
+	case 0:
+		return 200;
+	case -EINVAL:
+		return 400;
+	case -ENOENT:
+		return 404;
+	case -EEXIST:
+	case -EBUSY:
+		return 409;
+	case -ENOSPC:
+		return 507;
+	default:
+		return 500;
+	}
 }

@@ -233,6 +233,7 @@ uint64_t numa_place_free_hp2m(const struct numa_placer *p, unsigned int node);
  * {"cpus":"dedicated"|"shared", "numa_node": N|"auto",
  *  "isolation_group":"name", "hugepages":bool,
  *  "memory_policy":"strict"|"preferred", "allow_span":bool}.
+ * "dedicated": true|false is accepted as another spelling of "cpus".
  * vcpus and memory_mib come from the VM spec's top level.
  * -EINVAL with err->field like "placement.cpus" and a message with the fix.
  */
@@ -269,6 +270,10 @@ struct json_object *numa_host_to_json(const struct numa_placer *p);
 struct json_object *numa_place_nofit_json(const struct numa_placer *p,
                                           const struct numa_spec *spec);
 
+/* HTTP status for a numa_place_* / numa_spec_* return value: 0 200,
+ * -EINVAL 400, -ENOENT 404, -EEXIST/-EBUSY 409, -ENOSPC 507, else 500. */
+int numa_place_http_status(int r);
+
 /* ---- apply and verify (podvisor-vmm) -------------------------------- */
 
 /*
@@ -276,8 +281,10 @@ struct json_object *numa_place_nofit_json(const struct numa_placer *p,
  * housekeeping_cpus (malloc'd; the config owns it), numa_node (the vCPUs'
  * node; MPOL_PREFERRED there when memory_policy is preferred) and
  * numa_preferred. A VM spanning nodes gets numa_node -1.
- * Limitation: vm_config has one CPU per vCPU, so a shared VM's vCPUs get -1
- * and float with the VMM's other threads until vm_config grows a cpuset.
+ * A shared VM's vCPUs get -1 and its housekeeping_cpus is its pool's
+ * cpulist: podvisor-vmm pins its I/O thread there before it creates the
+ * vCPU threads, which inherit that affinity, so the whole VM floats over
+ * its pool and nothing else (vm_config has one CPU per vCPU, no cpuset).
  */
 int numa_alloc_to_vm_config(const struct numa_alloc *a, struct vm_config *c);
 

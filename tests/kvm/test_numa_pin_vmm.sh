@@ -5,6 +5,8 @@
 # from the running podvisor-vmm through /proc, the way an operator would.
 #   pin:     thread "vcpu0" runs only on the last CPU, the VMM's other
 #            threads only on the housekeeping CPU.
+#   shared:  a shared VM (no --vcpu-cpus, its pool as --housekeeping-cpus):
+#            vcpu0 inherits the pool and runs nowhere else.
 #   membind: the guest-RAM memfd mapping shows "bind:0" in numa_maps.
 # The guest waits up to 20 s for a console line (test=console), which keeps
 # it running while we look; we then stop it.
@@ -19,8 +21,17 @@ mapfile -t cpus < <(taskset -pc $$ | sed 's/.*: //' | tr ',' '\n' |
 hk=${cpus[0]}
 vcpu=${cpus[-1]}
 
-start_vmm --memory 64 --vcpus 1 --vcpu-cpus "$vcpu" --housekeeping-cpus "$hk" \
-	--numa-node 0 --console-socket "$T/con.sock" --cmdline "test=console"
+if [ "$what" = shared ]; then
+	# numa_alloc_to_vm_config() for a shared VM: no per-vCPU CPU, the
+	# pool as housekeeping_cpus; the vCPU thread inherits the pool.
+	hk=$vcpu
+	start_vmm --memory 64 --vcpus 1 --housekeeping-cpus "$vcpu" \
+		--console-socket "$T/con.sock" --cmdline "test=console"
+else
+	start_vmm --memory 64 --vcpus 1 --vcpu-cpus "$vcpu" \
+		--housekeeping-cpus "$hk" --numa-node 0 \
+		--console-socket "$T/con.sock" --cmdline "test=console"
+fi
 
 # wait for the vCPU thread to exist (named by the VMM with
 # pthread_setname_np), at most 20 s
@@ -37,7 +48,7 @@ done
 allowed() { sed -n 's/^Cpus_allowed_list:\s*//p' "/proc/$VMM_PID/task/$1/status"; }
 
 case $what in
-pin)
+pin | shared)
 	if [ -n "$tid" ]; then
 		got=$(allowed "$tid")
 		echo "vcpu0 (tid $tid): Cpus_allowed_list $got"

@@ -6,6 +6,8 @@
  * every step by code independent of the placer's own checker.
  */
 #include <check.h>
+#include <hwloc.h>
+#include <unistd.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <json-c/json.h>
@@ -16,6 +18,7 @@
 #include "podvisor/log.h"
 #include "podvisor/numa.h"
 #include "podvisor/util.h"
+#include "podvisor/vm_config.h"
 
 /* 2 packages x 2 nodes x 8 cores x 2 PUs: CPUs 0-15 node 0, ... */
 #define TOPO_4N "pack:2 numa:2(memory=16GB) core:8 pu:2"
@@ -688,6 +691,79 @@ START_TEST(test_restart_rebuilds_same_allocation)
 }
 END_TEST
 
+START_TEST(test_topology_xml)
+{
+	char path[] = "/tmp/pv-numa-topo-XXXXXX.xml";
+	hwloc_topology_t h;
+	int fd = mkstemps(path, 4);
+
+	/* an XML export, as "lstopo --of xml" writes it on another host */
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	ck_assert_int_eq(hwloc_topology_init(&h), 0);
+	ck_assert_int_eq(hwloc_topology_set_synthetic(h, "numa:3 core:2 pu:4"),
+	                 0);
+	ck_assert_int_eq(hwloc_topology_load(h), 0);
+	ck_assert_int_eq(hwloc_topology_export_xml(h, path, 0), 0);
+	hwloc_topology_destroy(h);
+	ck_assert_int_eq(numa_topo_load(path, &topo), 0);
+	unlink(path);
+	ck_assert_uint_eq(topo->nr_nodes, 3);
+	ck_assert_uint_eq(topo->nr_cores, 6);
+	ck_assert_uint_eq(topo->cores[5].nr_pus, 4);
+	ck_assert_ptr_nonnull(strstr(topo->source, "xml:"));
+	numa_topo_free(topo);
+	topo = NULL;
+}
+END_TEST
+
+START_TEST(test_vm_config_from_alloc)
+{
+	struct vm_config c = {0};
+	struct numa_alloc a;
+
+	setup_with(TOPO_4N, NULL);
+	ck_assert_int_eq(place("d", 2, 512, NUMA_CPUS_DEDICATED, 1, NULL, &a),
+	                 0);
+	ck_assert_int_eq(numa_alloc_to_vm_config(&a, &c), 0);
+	ck_assert_int_eq(c.vcpu_cpus[0], 18);
+	ck_assert_int_eq(c.vcpu_cpus[1], 19);
+	ck_assert_int_eq(c.vcpu_cpus[2], -1);
+	ck_assert_str_eq(c.housekeeping_cpus, "16-17");
+	ck_assert_int_eq(c.numa_node, 1);
+	ck_assert(!c.numa_preferred);
+	/* shared: vCPUs unpinned, every VMM thread on the group's pool */
+	ck_assert_int_eq(place("s", 3, 512, NUMA_CPUS_SHARED, 2, "red", &a), 0);
+	ck_assert_int_eq(numa_alloc_to_vm_config(&a, &c), 0);
+	ck_assert_int_eq(c.vcpu_cpus[0], -1);
+	ck_assert_str_eq(c.housekeeping_cpus, "34-35");
+	ck_assert_int_eq(c.numa_node, 2);
+	free(c.housekeeping_cpus);
+	teardown();
+}
+END_TEST
+
+START_TEST(test_http_status_and_alias)
+{
+	struct numa_place_err err;
+	struct numa_spec s;
+	json_object *o;
+
+	ck_assert_int_eq(numa_place_http_status(-ENOSPC), 507);
+	ck_assert_int_eq(numa_place_http_status(-EINVAL), 400);
+	ck_assert_int_eq(numa_place_http_status(-EEXIST), 409);
+	ck_assert_int_eq(numa_place_http_status(-ENOENT), 404);
+	o = json_tokener_parse("{\"dedicated\":true}");
+	ck_assert_int_eq(numa_spec_from_json(o, 1, 64, &s, &err), 0);
+	ck_assert_int_eq(s.cpus, NUMA_CPUS_DEDICATED);
+	json_object_put(o);
+	o = json_tokener_parse("{\"dedicated\":true,\"cpus\":\"shared\"}");
+	ck_assert_int_eq(numa_spec_from_json(o, 1, 64, &s, &err), -EINVAL);
+	ck_assert_str_eq(err.field, "placement.dedicated");
+	json_object_put(o);
+}
+END_TEST
+
 static Suite *numa_suite(void)
 {
 	Suite *s = suite_create("numa");
@@ -709,6 +785,9 @@ static Suite *numa_suite(void)
 	tcase_add_test(tc, test_cpulist);
 	tcase_add_test(tc, test_random_create_delete_invariants);
 	tcase_add_test(tc, test_restart_rebuilds_same_allocation);
+	tcase_add_test(tc, test_topology_xml);
+	tcase_add_test(tc, test_vm_config_from_alloc);
+	tcase_add_test(tc, test_http_status_and_alias);
 	suite_add_tcase(s, tc);
 	return s;
 }
