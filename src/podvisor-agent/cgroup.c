@@ -279,3 +279,26 @@ const char *cgroup_describe(void)
 		return "cgroup v1 memory+pids";
 	return "no memory cgroup (limits unavailable)";
 }
+
+void cgroup_cleanup_parents(void)
+{
+	static const char *const ctrls[] = {"memory", "pids"};
+	const char *root = v2_root();
+	char own[PATH_MAX / 2], dir[PATH_MAX];
+	size_t i;
+
+	/* rmdir only succeeds on an empty cgroup: another agent's or a
+	 * leftover container's cgroup keeps it, as it should. */
+	if (root) {
+		snprintf(dir, sizeof(dir), "%s/podvisor", root);
+		rmdir(dir);
+		return;
+	}
+	for (i = 0; i < ARRAY_SIZE(ctrls); i++) {
+		if (v1_own_path(ctrls[i], own, sizeof(own)) < 0)
+			continue;
+		snprintf(dir, sizeof(dir), "/sys/fs/cgroup/%s%s/podvisor",
+		         ctrls[i], strcmp(own, "/") ? own : "");
+		rmdir(dir);
+	}
+}

@@ -38,6 +38,9 @@ uint64_t cgroup_oom_kills(const struct cgroup *cg);
 /* Removes the cgroup dirs, retrying briefly while dying tasks leave. */
 int cgroup_destroy(struct cgroup *cg);
 
+/* Removes the agent's empty "podvisor" parent cgroups (at shutdown). */
+void cgroup_cleanup_parents(void);
+
 /* Describes what this host offers, for the startup log line. */
 const char *cgroup_describe(void);
 

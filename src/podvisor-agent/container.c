@@ -532,4 +532,5 @@ void ctr_shutdown(void)
 		kill_and_wait(ctrs);
 		ctr_free(ctrs);
 	}
+	cgroup_cleanup_parents();
 }

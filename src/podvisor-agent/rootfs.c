@@ -38,7 +38,8 @@ static int fail(char *msg, size_t len, int err, const char *fmt, ...)
 }
 
 /* Attaches an image file to a free loop device, read-only, cleared
- * automatically at the last unmount. Returns the loop fd's path. */
+ * automatically at the last unmount. Returns the loop device's fd (its
+ * path in dev) or -errno. */
 static int loop_attach(const char *file, char *dev, size_t dev_len)
 {
 	struct loop_config cfg = {0};
@@ -62,11 +63,10 @@ static int loop_attach(const char *file, char *dev, size_t dev_len)
 		lfd = open(dev, O_RDONLY | O_CLOEXEC);
 		if (lfd < 0)
 			return -errno;
-		if (ioctl(lfd, LOOP_CONFIGURE, &cfg) == 0) {
-			/* AUTOCLEAR fires once the mount and this fd go. */
-			close(lfd);
-			return 0;
-		}
+		/* AUTOCLEAR detaches at the last close unless mounted: the
+		 * caller keeps lfd open until the mount holds the device. */
+		if (ioctl(lfd, LOOP_CONFIGURE, &cfg) == 0)
+			return lfd;
 		close(lfd);
 		if (errno != EBUSY)
 			return -errno;
@@ -82,7 +82,7 @@ static int mount_image(const char *src, const char *dst, char *msg, size_t len)
 	char dev[64];
 	const char *blk = src;
 	size_t i;
-	int r, last = ENODEV;
+	int loop_fd = -1, last = ENODEV;
 
 	if (stat(src, &st) < 0)
 		return fail(msg, len, errno, "rootfs %s", src);
@@ -94,9 +94,9 @@ static int mount_image(const char *src, const char *dst, char *msg, size_t len)
 		return 0;
 	}
 	if (S_ISREG(st.st_mode)) {
-		r = loop_attach(src, dev, sizeof(dev));
-		if (r < 0)
-			return fail(msg, len, -r,
+		loop_fd = loop_attach(src, dev, sizeof(dev));
+		if (loop_fd < 0)
+			return fail(msg, len, -loop_fd,
 			            "rootfs %s: attaching a loop device", src);
 		blk = dev;
 	} else if (!S_ISBLK(st.st_mode)) {
@@ -106,11 +106,17 @@ static int mount_image(const char *src, const char *dst, char *msg, size_t len)
 		            src);
 	}
 	for (i = 0; i < ARRAY_SIZE(types); i++) {
-		if (mount(blk, dst, types[i], MS_RDONLY | MS_NODEV, NULL) == 0)
+		if (mount(blk, dst, types[i], MS_RDONLY | MS_NODEV, NULL) ==
+		    0) {
+			if (loop_fd >= 0)
+				close(loop_fd);
 			return 0;
+		}
 		if (errno != EINVAL && errno != ENODEV)
 			last = errno;
 	}
+	if (loop_fd >= 0)
+		close(loop_fd);
 	return fail(msg, len, last,
 	            "rootfs %s: not an ext4, squashfs or erofs image "
 	            "(make one with scripts/build-container-image.sh and the "
