@@ -116,7 +116,7 @@ static int64_t arg_signed(va_list *ap, int lng)
 }
 
 static void out_conv(struct out *o, char c, va_list *ap, int lng, int width,
-                     char pad)
+                     char pad, int prec)
 {
 	const char *s;
 	int64_t sv;
@@ -145,8 +145,9 @@ static void out_conv(struct out *o, char c, va_list *ap, int lng, int width,
 		break;
 	case 's':
 		s = va_arg(*ap, const char *);
-		for (s = s ? s : "(null)"; *s; s++, width--)
-			out_c(o, *s);
+		/* Control bytes would break the line-based serial protocol. */
+		for (s = s ? s : "(null)"; *s && prec-- != 0; s++, width--)
+			out_c(o, (uint8_t)*s < 0x20 ? '?' : *s);
 		while (width-- > 0)
 			out_c(o, ' ');
 		break;
@@ -163,7 +164,7 @@ int vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 
 	va_copy(aq, ap);
 	for (; *fmt; fmt++) {
-		int lng = 0, width = 0;
+		int lng = 0, width = 0, prec = -1;
 		char pad = ' ';
 
 		if (*fmt != '%') {
@@ -175,11 +176,14 @@ int vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 			pad = '0';
 		while (*fmt >= '0' && *fmt <= '9')
 			width = width * 10 + (*fmt++ - '0');
+		if (*fmt == '.')
+			for (prec = 0, fmt++; *fmt >= '0' && *fmt <= '9'; fmt++)
+				prec = prec * 10 + (*fmt - '0');
 		while (*fmt == 'l' || *fmt == 'z')
 			lng++, fmt++;
 		if (!*fmt)
 			break;
-		out_conv(&o, *fmt, &aq, lng, width, pad);
+		out_conv(&o, *fmt, &aq, lng, width, pad, prec);
 	}
 	va_end(aq);
 	if (size)

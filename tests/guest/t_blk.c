@@ -134,6 +134,42 @@ static void rw_tests(uint64_t cap)
 	      "status %d", st);
 }
 
+/* Fills the ring with 5 reads at a time, 8 rounds: avail and used indices
+ * wrap the 16-entry ring several times and completions may come batched. */
+static void many_requests(void)
+{
+	struct vq *q = &blk.vq[0];
+	static struct blk_hdr *h;
+	static uint8_t *s, *d;
+	unsigned int done = 0, bad = 0;
+
+	if (!h) {
+		h = palloc(5 * sizeof(*h), 16);
+		s = palloc(5, 1);
+		d = palloc(5 * 512, 512);
+	}
+	for (int round = 0; round < 8; round++) {
+		for (int i = 0; i < 5; i++) {
+			struct vbuf b[3] = {{&h[i], sizeof(*h), false},
+			                    {d + 512 * i, 512, true},
+			                    {&s[i], 1, true}};
+
+			h[i] = (struct blk_hdr){T_IN, 0, 1 + (uint64_t)i};
+			s[i] = 0xee;
+			vq_add(q, b, 3);
+		}
+		vq_kick(q);
+		for (int i = 0; i < 5; i++)
+			done += vq_wait(q, NULL, 3000000) >= 0;
+		for (int i = 0; i < 5; i++) {
+			fill(buf, "guestdat", 1 + i);
+			bad += s[i] != 0 || memcmp(d + 512 * i, buf, 512);
+		}
+	}
+	check(done == 40 && !bad, "blk_ring_wraps",
+	      "%u of 40 completed, %u bad", done, bad);
+}
+
 static void edge_tests(uint64_t cap)
 {
 	char want[21] = {0}, serial[24];
@@ -200,4 +236,5 @@ void test_blk(void)
 	}
 	rw_tests(cap);
 	edge_tests(cap);
+	many_requests();
 }

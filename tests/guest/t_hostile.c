@@ -147,6 +147,71 @@ static void case_indirect(void)
 	expect_broken("hostile_indirect_outside_ram");
 }
 
+/* Waits for a used entry or NEEDS_RESET after a raw submission; returns
+ * 1 completed, 2 broken, 0 neither. The ring is reset afterwards. */
+static int raw_outcome(void)
+{
+	uint64_t end = now_us() + 3000000;
+	int r = 0;
+
+	while (now_us() < end && !r) {
+		if (virtio_status(&blk) & VIRTIO_S_NEEDS_RESET)
+			r = 2;
+		else if (blk.vq[0].used->idx != blk.vq[0].last_used)
+			r = 1;
+		else
+			cpu_relax();
+	}
+	return r;
+}
+
+/* Device-readable buffers must never be written (2.7.4): a read into one
+ * and a status byte without WRITE must leave the bytes alone. */
+static void case_wrong_direction(void)
+{
+	struct blk_req {
+		uint32_t type, reserved;
+		uint64_t sector;
+	} *h = (void *)hdr;
+	bool intact = true;
+	int r;
+
+	*h = (struct blk_req){0, 0, 0};
+	memset(data, 0xa5, 512);
+	*st = 0xee;
+	d(0, (uint64_t)hdr, 16, VRING_F_NEXT, 1);
+	d(1, (uint64_t)data, 512, VRING_F_NEXT, 2); /* no WRITE */
+	d(2, (uint64_t)st, 1, VRING_F_WRITE, 0);
+	publish(0, 1);
+	r = raw_outcome();
+	for (int i = 0; i < 512; i++)
+		intact &= data[i] == 0xa5;
+	check(intact && (r == 2 || (r == 1 && *st != 0)),
+	      "hostile_read_into_readonly_buffer",
+	      "outcome %d status byte 0x%x, buffer %s", r, *st,
+	      intact ? "intact" : "overwritten");
+	bring_up();
+	*st = 0xee;
+	d(0, (uint64_t)hdr, 16, VRING_F_NEXT, 1);
+	d(1, (uint64_t)data, 512, VRING_F_NEXT | VRING_F_WRITE, 2);
+	d(2, (uint64_t)st, 1, 0, 0); /* status without WRITE */
+	publish(0, 1);
+	r = raw_outcome();
+	check(*st == 0xee && r != 0, "hostile_readonly_status",
+	      "outcome %d, status byte 0x%x (must stay 0xee)", r, *st);
+	bring_up();
+	d(0, (uint64_t)hdr, 8, VRING_F_NEXT, 1); /* header cut short */
+	d(1, (uint64_t)data, 512, VRING_F_NEXT | VRING_F_WRITE, 2);
+	d(2, (uint64_t)st, 1, VRING_F_WRITE, 0);
+	*st = 0xee;
+	publish(0, 1);
+	r = raw_outcome();
+	check(r == 2 || (r == 1 && *st != 0), "hostile_short_header",
+	      "outcome %d, status byte 0x%x", r, *st);
+	if (bring_up())
+		good_read("hostile_after_direction_cases");
+}
+
 static void case_ring_outside_ram(void)
 {
 	uint16_t noff;
@@ -209,6 +274,7 @@ void test_hostile(void)
 	case_addr("hostile_len_huge", (uint64_t)data, 0xfffffff0u);
 	case_avail_ahead();
 	case_indirect();
+	case_wrong_direction();
 	case_ring_outside_ram();
 	junk_access();
 	hostile_pci();

@@ -26,7 +26,7 @@ expect_rc 0 "guest powers off after the checks"
 expect_pass blk_ro_feature blk_capacity blk_read_host_data blk_write \
 	blk_write_last_sector blk_flush blk_read_back blk_read_back_split \
 	blk_read_last_sector blk_get_id blk_read_past_end blk_read_across_end \
-	blk_unsupported_type blk_still_healthy
+	blk_unsupported_type blk_still_healthy blk_ring_wraps
 expect_clean
 for s in 1 2 3 4 5 6 7 8 $((SECTORS - 1)); do
 	cmp -s <(get_sector "$T/rw.img" $s) <(sector_data guestdat $s) ||

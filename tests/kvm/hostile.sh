@@ -17,6 +17,8 @@ expect_pass hostile_baseline_read hostile_loop_chain \
 	hostile_pci_other_bus hostile_pci_cf8_disabled \
 	hostile_msix_vector_out_of_range hostile_bar_moves_survived \
 	hostile_msix_address_in_ram hostile_after_bogus_msi \
+	hostile_read_into_readonly_buffer hostile_readonly_status \
+	hostile_short_header hostile_after_direction_cases \
 	hostile_vmm_alive_at_end
 n=$(grep -ac 'device needs reset' "$VMMLOG")
 [ "$n" -ge 9 ] || err "VMM logged 'device needs reset' $n times for 9+ broken rings"
