@@ -414,6 +414,31 @@ static void commit_housekeeping(const struct numa_placer *p,
 		         "%s", p->hk_lists[n]);
 }
 
+/* One INFO line per decision, with what an operator would check. */
+static void log_alloc(const struct numa_alloc *a, const char *verb)
+{
+	char cpus[512], mem[256] = "";
+	size_t off = 0;
+
+	if (numa_cpulist_format(a->cpus, a->nr_cpus, cpus, sizeof(cpus)) < 0)
+		snprintf(cpus, sizeof(cpus), "?");
+	for (unsigned int i = 0; i < a->nr_mem && off < sizeof(mem); i++)
+		off += (size_t)snprintf(mem + off, sizeof(mem) - off,
+		                        "%s%" PRIu64 " MiB on node %d",
+		                        i ? ", " : "", a->mem[i].memory_mib,
+		                        a->mem[i].node);
+	log_info("vm %s: %s %u %s vCPUs on CPUs %s (group %s), %s%s; VMM "
+	         "threads on CPUs %s",
+	         a->vm_id, verb, a->spec.vcpus,
+	         a->spec.cpus == NUMA_CPUS_DEDICATED ? "dedicated" : "shared",
+	         cpus, a->spec.isolation_group, mem,
+	         a->spec.hugepages ? " (2 MiB hugepages)" : "",
+	         a->housekeeping_cpus);
+	if (a->memory_fallback)
+		log_warn("vm %s: memory_policy preferred: %s", a->vm_id,
+		         a->note);
+}
+
 static int check_id(const char *vm_id, struct numa_place_err *err)
 {
 	if (vm_id && vm_id[0] && strlen(vm_id) < NUMA_NAME_MAX)
@@ -467,6 +492,7 @@ int numa_place_vm(struct numa_placer *p, const char *vm_id,
 	account_memory(p, &v->a, 1);
 	v->used = true;
 	p->count++;
+	log_alloc(&v->a, "placed");
 	if (out)
 		*out = v->a;
 	return 0;
@@ -511,6 +537,7 @@ int numa_place_release(struct numa_placer *p, const char *vm_id)
 	v = &p->vms[s];
 	v->used = false;
 	p->count--;
+	log_info("vm %s: released its CPUs and memory", vm_id);
 	account_memory(p, &v->a, -1);
 	if (v->pool < 0) {
 		for (unsigned int k = 0; k < v->a.nr_cpus; k++)
@@ -567,5 +594,6 @@ int numa_place_restore(struct numa_placer *p, const struct numa_alloc *prev,
 	account_memory(p, &v->a, 1);
 	v->used = true;
 	p->count++;
+	log_alloc(&v->a, "restored");
 	return 0;
 }

@@ -797,7 +797,7 @@ int main(void)
 	SRunner *sr = srunner_create(numa_suite());
 	int failed;
 
-	pv_log_init("test_numa", PV_LOG_WARN);
+	pv_log_init("test_numa", PV_LOG_ERR);
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
