@@ -314,7 +314,8 @@ static int pick_span(const struct numa_placer *p, const struct numa_spec *s,
 	return 0;
 }
 
-static int nofit(const struct numa_spec *s, struct numa_place_err *err)
+static int nofit(const struct numa_placer *p, const struct numa_spec *s,
+                 struct numa_place_err *err)
 {
 	if (err && !err->message[0])
 		place_err(
@@ -323,7 +324,8 @@ static int nofit(const struct numa_spec *s, struct numa_place_err *err)
 		    s->vcpus,
 		    s->cpus == NUMA_CPUS_DEDICATED ? "dedicated" : "shared",
 		    s->memory_mib, s->hugepages ? " of hugepages" : "",
-		    s->cpus == NUMA_CPUS_DEDICATED && !s->allow_span
+		    s->cpus == NUMA_CPUS_DEDICATED && !s->allow_span &&
+		            p->topo->nr_nodes > 1
 		        ? " (allow_span would let it span nodes)"
 		        : "");
 	return -ENOSPC;
@@ -359,7 +361,7 @@ int place_pick(struct numa_placer *p, const struct numa_spec *s,
 		a->note[0] = 0;
 		return plan_memory(p, (unsigned int)n, s->memory_mib, s, a,
 		                   taken, err)
-		           ?: nofit(s, err);
+		           ?: nofit(p, s, err);
 	}
-	return nofit(s, err);
+	return nofit(p, s, err);
 }
