@@ -71,6 +71,10 @@ void lapic_init(void)
 		printf("INFO lapic: APIC base MSR 0x%lx (expected enabled at "
 		       "0x%llx)\n",
 		       (unsigned long)base, LAPIC_BASE);
+	/* Mask the 8259s: KVM resets the BSP's LINT0 to ExtINT, and an
+	 * unprogrammed PIC would deliver IRQs as exception vectors. */
+	outb(0x21, 0xff);
+	outb(0xa1, 0xff);
 	lapic_write(0x80, 0);     /* TPR: accept every priority */
 	lapic_write(0xf0, 0x1ff); /* SVR: software enable, spurious 0xff */
 }

@@ -267,5 +267,6 @@ void test_poweroff(void);
 void test_triple(void);
 void test_reboot(void);
 void test_smp(void);
+void test_serial(void);
 
 #endif
