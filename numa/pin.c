@@ -18,6 +18,8 @@
 #include "podvisor/numa.h"
 #include "podvisor/util.h"
 
+#define ULONG_BITS (8 * sizeof(unsigned long))
+
 int numa_cpulist_parse(const char *list, int *cpus, unsigned int max)
 {
 	hwloc_bitmap_t b = hwloc_bitmap_alloc();
@@ -170,7 +172,7 @@ int numa_verify_thread(pid_t tid, const char *cpulist, const char *label)
 
 int numa_bind_memory(void *addr, size_t len, int os_node, bool preferred)
 {
-	unsigned long mask[NUMA_MAX_NODES / (8 * sizeof(unsigned long))] = {0};
+	unsigned long mask[NUMA_MAX_NODES / ULONG_BITS] = {0};
 	long ps = sysconf(_SC_PAGESIZE);
 
 	if (os_node < 0 || os_node >= NUMA_MAX_NODES || !len ||
@@ -180,8 +182,7 @@ int numa_bind_memory(void *addr, size_t len, int os_node, bool preferred)
 		                     "need a page-aligned range and a "
 		                     "node 0..%d",
 		                     len, addr, os_node, NUMA_MAX_NODES - 1);
-	mask[os_node / (8 * sizeof(unsigned long))] |=
-	    1UL << (os_node % (8 * sizeof(unsigned long)));
+	mask[os_node / ULONG_BITS] |= 1UL << (os_node % ULONG_BITS);
 	if (mbind(addr, len, preferred ? MPOL_PREFERRED : MPOL_BIND, mask,
 	          NUMA_MAX_NODES + 1, 0) < 0)
 		return log_err_errno(errno,
@@ -205,7 +206,6 @@ static int policy_at(void *addr, int *mode, unsigned long *mask,
 int numa_verify_memory(void *addr, size_t len, int os_node, bool preferred,
                        const char *label)
 {
-#define bits (8 * sizeof(unsigned long))
 	long ps = sysconf(_SC_PAGESIZE);
 	void *probe[2] = {addr, (char *)addr + ((len - 1) & ~(size_t)(ps - 1))};
 	int want = preferred ? MPOL_PREFERRED : MPOL_BIND;
@@ -213,15 +213,15 @@ int numa_verify_memory(void *addr, size_t len, int os_node, bool preferred,
 	if (os_node < 0 || os_node >= NUMA_MAX_NODES || !len)
 		return -EINVAL;
 	for (unsigned int i = 0; i < ARRAY_SIZE(probe); i++) {
-		unsigned long mask[NUMA_MAX_NODES / bits] = {0};
-		unsigned long only[NUMA_MAX_NODES / bits] = {0};
+		unsigned long mask[NUMA_MAX_NODES / ULONG_BITS] = {0};
+		unsigned long only[NUMA_MAX_NODES / ULONG_BITS] = {0};
 		int mode = -1, r;
 
 		r = policy_at(probe[i], &mode, mask, NUMA_MAX_NODES);
 		if (r < 0)
 			return log_err_errno(r, "%s: get_mempolicy at %p",
 			                     label, probe[i]);
-		only[os_node / bits] = 1UL << (os_node % bits);
+		only[os_node / ULONG_BITS] = 1UL << (os_node % ULONG_BITS);
 		if (mode != want || memcmp(mask, only, sizeof(mask))) {
 			log_err("%s: policy at %p is mode %d nodes 0x%lx, "
 			        "expected mode %d (%s) on node %d",
@@ -231,7 +231,6 @@ int numa_verify_memory(void *addr, size_t len, int os_node, bool preferred,
 		}
 	}
 	return 0;
-#undef bits
 }
 
 int numa_maps_policy(pid_t pid, const void *addr, char *buf, size_t len)

@@ -453,7 +453,7 @@ int numa_place_vm(struct numa_placer *p, const char *vm_id,
                   const struct numa_spec *spec, struct numa_alloc *out,
                   struct numa_place_err *err)
 {
-	static struct plan plan; /* 4 KiB; the placer is single-threaded */
+	struct plan plan; /* 4 KiB */
 	struct vm_slot *v;
 	int r, s;
 
@@ -558,7 +558,7 @@ int numa_place_release(struct numa_placer *p, const char *vm_id)
 int numa_place_restore(struct numa_placer *p, const struct numa_alloc *prev,
                        struct numa_place_err *err)
 {
-	static struct plan plan;
+	struct plan plan;
 	struct numa_place_err local;
 	struct vm_slot *v;
 	int r, s;
