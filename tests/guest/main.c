@@ -15,7 +15,7 @@ static const struct {
     {"msix", test_msix},         {"hostile", test_hostile},
     {"poweroff", test_poweroff}, {"triple", test_triple},
     {"reboot", test_reboot},     {"smp", test_smp},
-    {"serial", test_serial},
+    {"serial", test_serial},     {"ticks", test_ticks},
 };
 
 void guest_main(uint8_t *zp);

@@ -268,5 +268,6 @@ void test_triple(void);
 void test_reboot(void);
 void test_smp(void);
 void test_serial(void);
+void test_ticks(void);
 
 #endif

@@ -50,3 +50,17 @@ void test_reboot(void)
 	delay_us(500000);
 	fail("reboot", "still running 0.5 s after the i8042 reset command");
 }
+
+/* A guest that stays up: "TICK n" every 50 ms for secs= seconds (default
+ * 30), then powers off. The control-socket test pauses and resumes it and
+ * watches the ticks stop and restart. */
+void test_ticks(void)
+{
+	uint64_t secs = arg_u64("secs", 30), end = now_us() + secs * 1000000;
+
+	for (unsigned int n = 0; now_us() < end; n++) {
+		printf("TICK %u\n", n);
+		delay_us(50000);
+	}
+	pass("ticks_done");
+}
