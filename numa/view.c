@@ -4,6 +4,7 @@
  * puts into its JSON answers.
  */
 #include <errno.h>
+#include <hwloc.h>
 #include <inttypes.h>
 #include <json-c/json.h>
 #include <stdio.h>
@@ -154,18 +155,21 @@ int numa_alloc_from_json(struct json_object *obj, struct numa_alloc *out,
 	return r;
 }
 
-static json_object *cpulist_json(const int *cpus, unsigned int n)
-{
-	char buf[4096];
-
-	if (numa_cpulist_format(cpus, n, buf, sizeof(buf)) < 0)
-		buf[0] = 0;
-	return json_object_new_string(buf);
-}
-
 static void add_u64(json_object *o, const char *k, uint64_t v)
 {
 	json_object_object_add(o, k, json_object_new_int64((int64_t)v));
+}
+
+static json_object *bitmap_json(hwloc_const_bitmap_t b)
+{
+	char *list = NULL;
+	json_object *o;
+
+	if (hwloc_bitmap_list_asprintf(&list, b) < 0)
+		return json_object_new_string("");
+	o = json_object_new_string(list);
+	free(list);
+	return o;
 }
 
 /* Adds "<state>_cpus" lists and counts for node n. */
@@ -176,11 +180,11 @@ static void node_cpus_json(const struct numa_placer *p, unsigned int n,
 	                                    "shared"};
 	const struct numa_topo *t = p->topo;
 	const struct numa_topo_node *tn = &t->nodes[n];
-	static int lists[4][NUMA_ALLOC_MAX_CPUS];
-	unsigned int cnt[4] = {0}, all = 0;
-	static int every[NUMA_ALLOC_MAX_CPUS];
+	hwloc_bitmap_t sets[5];
 	char key[32];
 
+	for (unsigned int s = 0; s < 5; s++)
+		sets[s] = hwloc_bitmap_alloc();
 	for (unsigned int c = tn->first_core; c < tn->first_core + tn->nr_cores;
 	     c++) {
 		unsigned int st = p->cores[c].state;
@@ -188,20 +192,20 @@ static void node_cpus_json(const struct numa_placer *p, unsigned int n,
 		for (unsigned int k = 0; k < t->cores[c].nr_pus; k++) {
 			int cpu = t->pus[t->cores[c].first_pu + k].os_index;
 
-			if (all < NUMA_ALLOC_MAX_CPUS)
-				every[all++] = cpu;
-			if (cnt[st] < NUMA_ALLOC_MAX_CPUS)
-				lists[st][cnt[st]++] = cpu;
+			hwloc_bitmap_set(sets[4], (unsigned int)cpu);
+			hwloc_bitmap_set(sets[st], (unsigned int)cpu);
 		}
 	}
-	json_object_object_add(o, "cpus", cpulist_json(every, all));
+	json_object_object_add(o, "cpus", bitmap_json(sets[4]));
 	for (unsigned int s = 0; s < 4; s++) {
 		snprintf(key, sizeof(key), "%s_cpus", names[s]);
-		json_object_object_add(o, key, cpulist_json(lists[s], cnt[s]));
+		json_object_object_add(o, key, bitmap_json(sets[s]));
 		snprintf(key, sizeof(key), "%s_cpu_count", names[s]);
-		add_u64(o, key, cnt[s]);
+		add_u64(o, key, (uint64_t)hwloc_bitmap_weight(sets[s]));
 	}
 	add_u64(o, "free_cores", p->nodes[n].free_cores);
+	for (unsigned int s = 0; s < 5; s++)
+		hwloc_bitmap_free(sets[s]);
 }
 
 static json_object *node_json(const struct numa_placer *p, unsigned int n)
@@ -245,7 +249,6 @@ static int pool_cmp(const void *a, const void *b)
 static json_object *pools_json(const struct numa_placer *p)
 {
 	json_object *arr = json_object_new_array();
-	static int cpus[NUMA_ALLOC_MAX_CPUS];
 	_cleanup_free_ const struct pool **sorted =
 	    calloc(p->nr_pools + 1, sizeof(*sorted));
 	unsigned int nr = 0;
@@ -257,15 +260,17 @@ static json_object *pools_json(const struct numa_placer *p)
 	for (unsigned int k = 0; k < nr; k++) {
 		const struct pool *pl = sorted[k];
 		int i = (int)(pl - p->pools);
+		hwloc_bitmap_t cpus = hwloc_bitmap_alloc();
 		json_object *o;
-		unsigned int n = 0;
 
 		for (unsigned int pu = 0; pu < p->topo->nr_pus; pu++) {
 			unsigned int c = p->topo->pus[pu].core;
 
 			if (p->cores[c].state == CORE_SHARED &&
-			    p->cores[c].owner == i && n < NUMA_ALLOC_MAX_CPUS)
-				cpus[n++] = p->topo->pus[pu].os_index;
+			    p->cores[c].owner == i)
+				hwloc_bitmap_set(
+				    cpus,
+				    (unsigned int)p->topo->pus[pu].os_index);
 		}
 		o = json_object_new_object();
 		json_object_object_add(o, "isolation_group",
@@ -273,7 +278,8 @@ static json_object *pools_json(const struct numa_placer *p)
 		json_object_object_add(
 		    o, "node",
 		    json_object_new_int(p->topo->nodes[pl->node].os_index));
-		json_object_object_add(o, "cpus", cpulist_json(cpus, n));
+		json_object_object_add(o, "cpus", bitmap_json(cpus));
+		hwloc_bitmap_free(cpus);
 		add_u64(o, "vcpus", pl->vcpus);
 		add_u64(o, "vms", pl->vms);
 		json_object_array_add(arr, o);
