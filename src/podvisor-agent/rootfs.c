@@ -160,10 +160,22 @@ static int pivot(const char *root, char *msg, size_t len)
 		return fail(msg, len, errno, "chdir %s", root);
 	/* pivot_root(".", ".") stacks the old root under the new one;
 	 * detaching "." then drops it without needing a put_old dir. */
-	if (syscall(SYS_pivot_root, ".", ".") < 0)
+	if (syscall(SYS_pivot_root, ".", ".") == 0) {
+		if (umount2(".", MNT_DETACH) < 0)
+			return fail(msg, len, errno, "detach the old root");
+	} else if (errno == EINVAL) {
+		/* The initramfs root cannot be pivoted away (nor can a
+		 * chroot's): move the new root over it instead, as runc's
+		 * no-pivot mode does.
+		 * Limitation: the old root stays underneath, so a workload
+		 * holding CAP_SYS_CHROOT could climb out of the chroot. */
+		if (mount(".", "/", NULL, MS_MOVE, NULL) < 0)
+			return fail(msg, len, errno, "move the rootfs over /");
+		if (chroot(".") < 0)
+			return fail(msg, len, errno, "chroot");
+	} else {
 		return fail(msg, len, errno, "pivot_root");
-	if (umount2(".", MNT_DETACH) < 0)
-		return fail(msg, len, errno, "detach the old root");
+	}
 	if (chdir("/") < 0)
 		return fail(msg, len, errno, "chdir /");
 	mkdir("/proc", 0555);
@@ -181,7 +193,10 @@ int rootfs_enter(const struct ctr_spec *spec, const char *dir, char *msg,
 	char opts[1100];
 	int r;
 
-	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+	/* EINVAL: "/" is not a mount point (we run chrooted); the mounts
+	 * below still stay in this namespace when the parent is private. */
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 &&
+	    errno != EINVAL)
 		return fail(msg, msg_len, errno, "make mounts private");
 	snprintf(mnt, sizeof(mnt), "%s/mnt", dir);
 	if (mount("tmpfs", mnt, "tmpfs", MS_NOSUID, "mode=700") < 0)
