@@ -36,9 +36,36 @@ static int create_rng(struct vm *vm, unsigned int index, unsigned int slot)
 	return virtio_rng_create(vm, slot);
 }
 
+static unsigned int count_console(const struct vm_config *cfg)
+{
+	return cfg->console_socket != NULL;
+}
+
+static int create_console(struct vm *vm, unsigned int index,
+			  unsigned int slot)
+{
+	return virtio_console_create(vm, slot);
+}
+
+static unsigned int count_vsock(const struct vm_config *cfg)
+{
+	return cfg->vsock.enabled;
+}
+
+static int create_vsock(struct vm *vm, unsigned int index, unsigned int slot)
+{
+	return virtio_vsock_create(vm, slot);
+}
+
+/* One row per device type, in slot order (devices.h). virtio-net rows
+ * belong to the vhost-user work and go last. */
 static const struct device_type device_types[] = {
-    {"virtio-blk", VIRTIO_SLOT_DISK0, count_disks, virtio_blk_create},
-    {"virtio-rng", VIRTIO_SLOT_RNG, count_rng, create_rng},
+	/* clang-format off */
+	{"virtio-blk", VIRTIO_SLOT_DISK0, count_disks, virtio_blk_create},
+	{"virtio-console", VIRTIO_SLOT_CONSOLE, count_console, create_console},
+	{"virtio-rng", VIRTIO_SLOT_RNG, count_rng, create_rng},
+	{"virtio-vsock", VIRTIO_SLOT_VSOCK, count_vsock, create_vsock},
+	/* clang-format on */
 };
 
 int devices_create(struct vm *vm)
