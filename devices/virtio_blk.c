@@ -131,7 +131,10 @@ static uint8_t blk_do(struct blk *b, const struct virtq_elem *e,
 	*written = 0;
 	switch (h->type) {
 	case VIRTIO_BLK_T_IN:
-		if (!in_range(b, h->sector, data_in))
+		/* Data must go into device-writable buffers (§2.7.4): a read
+		 * aimed at readable ones fails rather than writing them. */
+		if (e->out_len != sizeof(*h) ||
+		    !in_range(b, h->sector, data_in))
 			return VIRTIO_BLK_S_IOERR;
 		n = iov_slice(e->iov + e->out_num, e->in_num, 0, data_in,
 		              b->iov);
@@ -141,7 +144,8 @@ static uint8_t blk_do(struct blk *b, const struct virtq_elem *e,
 		*written = (uint32_t)data_in;
 		return VIRTIO_BLK_S_OK;
 	case VIRTIO_BLK_T_OUT:
-		if (b->readonly || !in_range(b, h->sector, data_out))
+		if (b->readonly || e->in_len != 1 ||
+		    !in_range(b, h->sector, data_out))
 			return VIRTIO_BLK_S_IOERR;
 		n = iov_slice(e->iov, e->out_num, sizeof(*h), data_out, b->iov);
 		r = rw_full(b->fd, b->iov, n, h->sector * SECTOR, true);

@@ -199,6 +199,21 @@ START_TEST(test_readonly)
 }
 END_TEST
 
+START_TEST(test_read_into_readonly_buffer_is_ioerr)
+{
+	uint32_t ulen;
+
+	open_disk(false, NULL);
+	memset(fake_gpa(vm, DATA), 0xa5, 512);
+	/* data_write false: the data buffer is device-readable. */
+	ck_assert_int_eq(request(T_IN, 0, 512, false, &ulen), 1);
+	for (int i = 0; i < 512; i++)
+		ck_assert_uint_eq(((uint8_t *)fake_gpa(vm, DATA))[i], 0xa5);
+	/* A write whose data sits in writable buffers fails too. */
+	ck_assert_int_eq(request(T_OUT, 0, 512, true, &ulen), 1);
+}
+END_TEST
+
 START_TEST(test_missing_status_needs_reset)
 {
 	struct drv_buf b = {HDR, 16, false};
@@ -235,6 +250,7 @@ int main(void)
 	tcase_add_test(tc, test_out_of_range_is_ioerr);
 	tcase_add_test(tc, test_unknown_type_unsupp);
 	tcase_add_test(tc, test_readonly);
+	tcase_add_test(tc, test_read_into_readonly_buffer_is_ioerr);
 	tcase_add_test(tc, test_missing_status_needs_reset);
 	tcase_add_test(tc, test_missing_image_fails_cleanly);
 	suite_add_tcase(s, tc);
