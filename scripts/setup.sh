@@ -17,6 +17,7 @@ packages=(
 	# images, containers and peers for tests and benchmarks
 	libarchive-dev
 	e2fsprogs squashfs-tools qemu-system-x86 containerd runc socat curl jq
+	openvswitch-switch-dpdk
 	iproute2 util-linux procps
 )
 

@@ -155,9 +155,10 @@ class TestPmd(Proc):
 
 
 class Switch(Proc):
-    def __init__(self, binary, tmp, tag="sw", config=None, lcores="0-1"):
+    def __init__(self, binary, tmp, tag="sw", config=None,
+                 cores=("-l", "0-1")):
         self.control = os.path.join(tmp, f"{tag}.ctl")
-        argv = [binary, "-l", lcores, "--no-huge", "-m", "1024", "--no-pci",
+        argv = [binary, *cores, "--no-huge", "-m", "1024", "--no-pci",
                 "--file-prefix", f"pvsw-{os.getpid()}-{tag}", "--",
                 "--control", self.control]
         if config:
