@@ -627,8 +627,6 @@ json_object *pod_vmm_config(const struct pod_spec *s,
 		json_object_object_add(o, "nets", nets_json(s, p->run_dir));
 	if (s->vsock) {
 		vs = json_object_new_object();
-		json_object_object_add(vs, "enabled",
-		                       json_object_new_boolean(1));
 		json_object_object_add(
 		    vs, "guest_cid",
 		    json_object_new_int64((int64_t)s->guest_cid));

@@ -117,7 +117,7 @@ static void on_vmm_exit(struct pod *p, int wstatus)
 {
 	enum pod_exit_kind kind = POD_EXIT_FAILURE;
 	enum pod_event ev;
-	char what[160], last[200];
+	char what[160], last[160];
 
 	if (wstatus >= 0)
 		kind = pod_exit_describe(wstatus, what, sizeof(what));
@@ -126,10 +126,13 @@ static void on_vmm_exit(struct pod *p, int wstatus)
 		         "exited (status unknown: it was "
 		         "re-attached, not podvisord's child)");
 	p->d->vmm_exits[kind]++;
+	/* The VMM's own last words explain an error exit; after a signal
+	 * or a clean exit they are noise. */
 	last_log_line(p, last, sizeof(last));
-	snprintf(p->reason, sizeof(p->reason), "VMM pid %d %s%s%s", (int)p->pid,
-	         what, kind == POD_EXIT_CLEAN || !last[0] ? "" : "; last log: ",
-	         kind == POD_EXIT_CLEAN ? "" : last);
+	if (wstatus >= 0 && (!WIFEXITED(wstatus) || WEXITSTATUS(wstatus) == 0))
+		last[0] = '\0';
+	snprintf(p->reason, sizeof(p->reason), "VMM pid %d exited: %s%s%s", (int)p->pid,
+		 what, last[0] ? "; last log: " : "", last);
 	pv_log(kind == POD_EXIT_CLEAN ? PV_LOG_INFO : PV_LOG_WARN,
 	       "vm %s (%s): %s", p->id, p->spec.name, p->reason);
 	stop_watching(p);

@@ -1,0 +1,326 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Container routes of podvisord: each request becomes one podvisor-agent
+ * call (include/podvisor/agent.h) on the pod's agent; image tarballs given
+ * as rootfs to a host-side agent are converted to disk images first.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "containers.h"
+#include "pod.h"
+#include "podvisor/agent.h"
+#include "podvisor/api.h"
+#include "podvisor/image.h"
+#include "podvisor/log.h"
+#include "podvisor/util.h"
+
+#define EXEC_TIMEOUT_MAX_MS 60000
+
+/* Where the pod's agent listens; false if the VM cannot have one. */
+static void agent_addr(const struct pod *p, char *buf, size_t size)
+{
+	json_object *v;
+	char path[PATH_MAX];
+
+	if (json_object_object_get_ex(p->spec.labels, POD_LABEL_AGENT, &v) &&
+	    json_object_is_type(v, json_type_string)) {
+		snprintf(buf, size, "%s", json_object_get_string(v));
+		return;
+	}
+	pod_path(p, "vsock.sock", path, sizeof(path));
+	snprintf(buf, size, "hvsock:%s:%d", path, AGENT_VSOCK_PORT);
+}
+
+static int http_status(const struct agent_error *e)
+{
+	if (!strcmp(e->code, AGENT_ERR_INVALID))
+		return 400;
+	if (!strcmp(e->code, AGENT_ERR_NOT_FOUND))
+		return 404;
+	if (!strcmp(e->code, AGENT_ERR_EXISTS) ||
+	    !strcmp(e->code, AGENT_ERR_STATE))
+		return 409;
+	return 502;
+}
+
+static const char *api_code(int status)
+{
+	switch (status) {
+	case 400:
+		return API_E_INVALID;
+	case 404:
+		return API_E_NOT_FOUND;
+	case 409:
+		return API_E_CONFLICT;
+	default:
+		return "agent_error";
+	}
+}
+
+/* One agent call; replies the error itself and returns NULL on failure. */
+static json_object *agent_call(struct api_request *req, struct pod *p,
+                               json_object *areq, int timeout_ms)
+{
+	struct agent_client *c = NULL;
+	struct agent_error err = {0};
+	json_object *resp = NULL;
+	char addr[PATH_MAX + 16];
+	int r, st;
+
+	agent_addr(p, addr, sizeof(addr));
+	r = agent_client_connect(addr, timeout_ms, &c);
+	if (r == 0)
+		r = agent_client_call_checked(c, areq, &resp, &err);
+	agent_client_close(c);
+	if (r == -EREMOTEIO) {
+		st = http_status(&err);
+		api_reply_error(req, st, api_code(st),
+		                err.field[0] ? err.field : NULL, "%s",
+		                err.message);
+		return NULL;
+	}
+	if (r < 0) {
+		api_reply_error(req, 503, API_E_UNAVAILABLE, NULL,
+		                "the guest agent of VM '%s' is not reachable "
+		                "at %s: %s (is the guest still booting?)",
+		                p->spec.name, addr, strerror(-r));
+		return NULL;
+	}
+	return resp;
+}
+
+/* The agent's answer minus "ok", as the HTTP body. */
+static void reply_body(struct api_request *req, int status, json_object *o,
+                       const char *key)
+{
+	json_object *v = NULL;
+
+	if (key && json_object_object_get_ex(o, key, &v)) {
+		api_reply_json(req, status, json_object_get(v));
+		json_object_put(o);
+		return;
+	}
+	json_object_object_del(o, "ok");
+	api_reply_json(req, status, o);
+}
+
+static json_object *op_req(const char *op, const char *cid)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "op", json_object_new_string(op));
+	if (cid)
+		json_object_object_add(o, "name", json_object_new_string(cid));
+	return o;
+}
+
+/* True for a file that already is an ext4 or squashfs disk image. */
+static bool is_disk_image(const char *path)
+{
+	unsigned char b[1084];
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0 || pread(fd, b, sizeof(b), 0) != (ssize_t)sizeof(b))
+		return false;
+	if (!memcmp(b, "hsqs", 4))
+		return true;
+	return b[1080] == 0x53 && b[1081] == 0xef; /* ext2/3/4 magic */
+}
+
+/*
+ * For an agent on the host, a rootfs that is an image tarball or OCI
+ * layout becomes an ext4 disk in the VM's run dir, as it would be attached
+ * to a guest. Returns 0 (areq's rootfs possibly replaced) or replies 400.
+ */
+static int prepare_rootfs(struct api_request *req, struct pod *p,
+                          json_object *areq)
+{
+	const char *rootfs =
+	    json_object_get_string(json_object_object_get(areq, "rootfs"));
+	const char *name =
+	    json_object_get_string(json_object_object_get(areq, "name"));
+	char addr[PATH_MAX + 16], disk[PATH_MAX], why[512];
+	struct image_opts o = {.fs = IMAGE_FS_EXT4, .extra_mib = 16};
+	struct stat st;
+	int r;
+
+	agent_addr(p, addr, sizeof(addr));
+	if (strncmp(addr, "unix:", 5) || stat(rootfs, &st) < 0)
+		return 0; /* a guest path: the agent checks it */
+	if (S_ISBLK(st.st_mode) ||
+	    (S_ISREG(st.st_mode) && is_disk_image(rootfs)))
+		return 0;
+	if (S_ISDIR(st.st_mode) && access(rootfs, F_OK) == 0) {
+		char idx[PATH_MAX];
+
+		snprintf(idx, sizeof(idx), "%.4000s/index.json", rootfs);
+		if (access(idx, F_OK) < 0)
+			return 0; /* a plain rootfs directory */
+	}
+	pod_path(p, "containers", disk, sizeof(disk));
+	mkdir(disk, 0700);
+	snprintf(disk + strlen(disk), sizeof(disk) - strlen(disk), "/%s.ext4",
+	         name);
+	r = image_to_disk(rootfs, disk, &o, why, sizeof(why));
+	if (r < 0) {
+		api_reply_error(req, r == -ENOSPC ? 507 : 400,
+		                r == -ENOSPC ? API_E_UNAVAILABLE
+		                             : API_E_INVALID,
+		                "rootfs", "%s", why);
+		return r;
+	}
+	json_object_object_add(areq, "rootfs", json_object_new_string(disk));
+	return 0;
+}
+
+static void remove_disk(struct pod *p, const char *cid)
+{
+	char disk[PATH_MAX];
+
+	pod_path(p, "containers", disk, sizeof(disk));
+	snprintf(disk + strlen(disk), sizeof(disk) - strlen(disk),
+	         "/%.64s.ext4", cid);
+	unlink(disk);
+}
+
+/* Copies the body's fields into an agent request and validates it. */
+static json_object *body_req(struct api_request *req, const char *op,
+                             const char *cid)
+{
+	json_object *body = api_request_json(req), *areq = op_req(op, cid);
+	struct agent_error err = {0};
+
+	if (body && !json_object_is_type(body, json_type_object)) {
+		api_reply_error(req, 400, API_E_INVALID, NULL,
+		                "the body must be a JSON object");
+		json_object_put(areq);
+		return NULL;
+	}
+	json_object_object_foreach(body, k, v)
+	{
+		if (strcmp(k, "op") && (!cid || strcmp(k, "name")))
+			json_object_object_add(areq, k, json_object_get(v));
+	}
+	if (agent_request_validate(areq, &err) < 0) {
+		api_reply_error(req, 400, API_E_INVALID,
+		                err.field[0] ? err.field : NULL, "%s",
+		                err.message);
+		json_object_put(areq);
+		return NULL;
+	}
+	return areq;
+}
+
+static void create_and_start(struct api_request *req, struct pod *p)
+{
+	json_object *areq = body_req(req, "create", NULL), *resp, *sreq;
+	const char *name;
+
+	if (!areq || prepare_rootfs(req, p, areq) < 0) {
+		json_object_put(areq);
+		return;
+	}
+	name = json_object_get_string(json_object_object_get(areq, "name"));
+	resp = agent_call(req, p, areq, 30000);
+	if (resp) {
+		json_object_put(resp);
+		sreq = op_req("start", name);
+		resp = agent_call(req, p, sreq, 30000);
+		json_object_put(sreq);
+		if (resp) {
+			log_info("vm %s: container %s started", p->id, name);
+			reply_body(req, 201, resp, "container");
+		}
+	}
+	json_object_put(areq);
+}
+
+static void exec_in(struct api_request *req, struct pod *p, const char *cid)
+{
+	json_object *areq = body_req(req, "exec", cid), *resp, *t;
+	int timeout = AGENT_EXEC_TIMEOUT_DEFAULT_MS;
+
+	if (!areq)
+		return;
+	if (json_object_object_get_ex(areq, "timeout_ms", &t))
+		timeout = json_object_get_int(t);
+	if (timeout > EXEC_TIMEOUT_MAX_MS) {
+		api_reply_error(req, 400, API_E_INVALID, "timeout_ms",
+		                "timeout_ms is at most %d through the API",
+		                EXEC_TIMEOUT_MAX_MS);
+		json_object_put(areq);
+		return;
+	}
+	resp = agent_call(req, p, areq, timeout + 5000);
+	if (resp)
+		reply_body(req, 200, resp, NULL);
+	json_object_put(areq);
+}
+
+/* GET state/logs/list, DELETE, kill: one agent op each. */
+static void simple_op(struct api_request *req, struct pod *p, const char *op,
+                      const char *cid, const char *key)
+{
+	json_object *areq =
+	    strcmp(op, "kill") ? op_req(op, cid) : body_req(req, op, cid);
+	json_object *resp;
+
+	if (!areq)
+		return;
+	resp = agent_call(req, p, areq, 30000);
+	if (resp) {
+		if (!strcmp(op, "delete")) {
+			remove_disk(p, cid);
+			log_info("vm %s: container %s deleted", p->id, cid);
+		}
+		reply_body(req, 200, resp, key);
+	}
+	json_object_put(areq);
+}
+
+void pod_containers_handle(struct api_request *req, struct pod *p)
+{
+	const char *method = api_request_method(req);
+	const char *path = api_request_path(req);
+	const char *cid = api_request_param(req, "cid");
+	size_t n = strlen(path);
+	bool logs = n > 5 && !strcmp(path + n - 5, "/logs");
+	bool exec = n > 5 && !strcmp(path + n - 5, "/exec");
+	bool kill = n > 5 && !strcmp(path + n - 5, "/kill");
+
+	if (p->state != POD_RUNNING) {
+		api_reply_error(req, 409, API_E_CONFLICT, "state",
+		                "VM '%s' is %s: containers run only in a "
+		                "running VM",
+		                p->spec.name, pod_state_name(p->state));
+		return;
+	}
+	if (cid && !agent_name_valid(cid)) {
+		api_reply_error(req, 404, API_E_NOT_FOUND, "cid",
+		                "no container '%.64s' (names are 1-63 of "
+		                "[A-Za-z0-9_.-])",
+		                cid);
+		return;
+	}
+	if (!cid && !strcmp(method, "POST"))
+		create_and_start(req, p);
+	else if (!cid)
+		simple_op(req, p, "list", NULL, "containers");
+	else if (exec)
+		exec_in(req, p, cid);
+	else if (kill)
+		simple_op(req, p, "kill", cid, NULL);
+	else if (logs)
+		simple_op(req, p, "logs", cid, NULL);
+	else if (!strcmp(method, "DELETE"))
+		simple_op(req, p, "delete", cid, NULL);
+	else
+		simple_op(req, p, "state", cid, "container");
+}

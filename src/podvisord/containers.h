@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * /v1/vms/{id}/containers...: container routes of podvisord, served by the
+ * pod's podvisor-agent (src/podvisord/containers.c, agent engineer).
+ */
+#ifndef PODVISORD_CONTAINERS_H
+#define PODVISORD_CONTAINERS_H
+
+struct api_request;
+struct pod;
+
+/*
+ * Label that points a pod at an agent other than the one inside its VM,
+ * e.g. "unix:/run/podvisor/agent-p1.sock": an agent running on the host,
+ * for hosts whose /dev/kvm cannot run guest userspace (PVM) and for tests.
+ * Without it the agent is reached through the VM's hybrid vsock socket
+ * (<run-dir>/vms/<id>/vsock.sock, port 1024).
+ */
+#define POD_LABEL_AGENT "podvisor.io/agent"
+
+/*
+ * Serves one container request for pod p (already looked up: 404 for an
+ * unknown VM is the caller's) and replies exactly once. Routes, with {cid}
+ * read from api_request_param(req, "cid"):
+ *   POST   /v1/vms/{id}/containers              create and start: 201
+ *   GET    /v1/vms/{id}/containers              list: 200
+ *   GET    /v1/vms/{id}/containers/{cid}        state, exit status: 200
+ *   GET    /v1/vms/{id}/containers/{cid}/logs   stdout, stderr: 200
+ *   POST   /v1/vms/{id}/containers/{cid}/exec   run a process in it: 200
+ *   POST   /v1/vms/{id}/containers/{cid}/kill   {"signal":N}: 200
+ *   DELETE /v1/vms/{id}/containers/{cid}        kill and remove: 200
+ * Agent errors map to 400 (invalid, naming the field), 404, 409; an agent
+ * that cannot be reached gives 503; the VM not running gives 409.
+ * Limitation: the call blocks the daemon's event loop while the agent
+ * works (an exec for up to its timeout_ms, at most 60 s here).
+ */
+void pod_containers_handle(struct api_request *req, struct pod *p);
+
+#endif
