@@ -115,7 +115,7 @@ ap_tramp_start:
 	ljmpl *(ap_tramp_pm32 - ap_tramp_start)
 	.code32
 ap_pm32:
-	mov $0x10, %ax
+	mov $0x18, %ax
 	mov %ax, %ds
 	mov %ax, %es
 	mov %ax, %ss
@@ -134,7 +134,7 @@ ap_pm32:
 	ljmpl *(ap_tramp_lm64 - ap_tramp_start)(%ebx)
 	.code64
 ap_lm64:
-	mov $0x10, %ax
+	mov $0x18, %ax
 	mov %ax, %ds
 	mov %ax, %es
 	mov %ax, %ss
@@ -144,9 +144,11 @@ ap_lm64:
 	.align 8
 ap_tramp_gdt:
 	.quad 0
+	/* Same selectors as the VMM's boot GDT (CS 0x10, DS 0x18), so the
+	 * IDT the AP shares with the BSP names a 64-bit code segment here too. */
 	.quad 0x00cf9a000000ffff	/* 0x08: 32-bit code */
-	.quad 0x00cf92000000ffff	/* 0x10: data */
-	.quad 0x00af9a000000ffff	/* 0x18: 64-bit code */
+	.quad 0x00af9a000000ffff	/* 0x10: 64-bit code */
+	.quad 0x00cf92000000ffff	/* 0x18: data */
 ap_tramp_gdtr:
 	.word 31
 	.long 0				/* patched: page + gdt offset */
@@ -157,7 +159,7 @@ ap_tramp_pm32:
 	.align 4
 ap_tramp_lm64:
 	.long 0				/* patched: page + ap_lm64 offset */
-	.word 0x18
+	.word 0x10
 	.align 8
 ap_tramp_cr3:
 	.quad 0

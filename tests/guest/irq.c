@@ -16,8 +16,14 @@ struct idt_entry {
 extern char isr_stubs[];
 static struct idt_entry idt[256] __attribute__((aligned(16)));
 volatile uint32_t irq_count[256];
+volatile uint8_t irq_cpu[256];
 static unsigned int hook_vec = 256;
 static exc_hook_fn hook_fn;
+
+void idt_load(void)
+{
+	load_idt((uint64_t)idt, sizeof(idt) - 1);
+}
 
 void load_idt(uint64_t base, uint16_t limit)
 {
@@ -118,6 +124,7 @@ void isr_dispatch(struct irq_frame *f)
 		guest_finish();
 	}
 	irq_count[f->vector]++;
+	irq_cpu[f->vector] = lapic_id();
 	if (f->vector != 0xff)
 		lapic_write(0xb0, 0); /* EOI */
 }

@@ -217,6 +217,10 @@ uint32_t lapic_read(uint32_t reg);
 void lapic_write(uint32_t reg, uint32_t v);
 /* Count of interrupts taken on vector (32..255). */
 extern volatile uint32_t irq_count[256];
+/* APIC id of the CPU that last took each vector. */
+extern volatile uint8_t irq_cpu[256];
+/* Loads the IDT built by idt_init() on this CPU. */
+void idt_load(void);
 /* Waits (interrupts on) until irq_count[vec] > seen or timeout. */
 bool irq_wait(unsigned int vec, uint32_t seen, uint64_t timeout_us);
 /* Runs fn(frame) instead of failing when the next exception vec happens. */

@@ -4,7 +4,7 @@
  * below 1 MiB, then protected and long mode on the BSP's page tables.
  * Command line: test=smp vcpus=<n>.
  */
-#include "rt.h"
+#include "virtio.h"
 
 extern const char ap_tramp_start[], ap_tramp_end[];
 extern const char ap_tramp_gdtr[], ap_tramp_pm32[], ap_tramp_lm64[];
@@ -13,16 +13,22 @@ extern const char ap_tramp_off_pm32[], ap_tramp_off_lm64[], ap_tramp_off_gdt[];
 extern char _end[];
 
 static volatile uint32_t ap_up, ap_apic_id;
+static void msix_to_ap(void);
 
 void ap_main(void);
 void ap_main(void)
 {
 	uint64_t idtr[2];
 
+	(void)idtr;
+	idt_load();
 	ap_apic_id = lapic_id();
-	__asm__ volatile("sidt %0" : "=m"(idtr));
+	lapic_write(0x80, 0);
+	lapic_write(0xf0, 0x1ff);
 	ap_up = 1;
-	halt_forever();
+	/* Idle with interrupts on: MSI-X aimed at this CPU lands here. */
+	for (;;)
+		__asm__ volatile("sti; hlt");
 }
 
 #define TRAMP_OFF(sym) ((uint64_t)(sym) - (uint64_t)ap_tramp_start)
@@ -109,4 +115,35 @@ void test_smp(void)
 		      "AP reports APIC id "
 		      "%u, expected 1",
 		      ap_apic_id);
+	if (ap_up && arg_u64("rng", 0))
+		msix_to_ap();
+}
+
+/* virtio-rng's queue vector aimed at APIC id 1: the AP must take it. */
+static void msix_to_ap(void)
+{
+	const uint8_t vec = 0x90;
+	struct vdev v;
+	uint8_t *b = palloc(16, 16);
+	struct vbuf vb = {b, 16, true};
+	uint64_t end;
+
+	if (!virtio_find(&v, VIRTIO_ID_RNG, 0, "rng") || !virtio_init(&v, 0))
+		return;
+	msix_enable(&v);
+	msix_route_to(&v, 1, vec, ap_apic_id, false);
+	if (!virtio_setup_vq(&v, 0, 8, 1))
+		return;
+	virtio_driver_ok(&v);
+	vq_add(&v.vq[0], &vb, 1);
+	vq_kick(&v.vq[0]);
+	if (!check(vq_wait(&v.vq[0], NULL, 3000000) >= 0, "smp_rng_request",
+	           "no completion"))
+		return;
+	end = now_us() + 2000000;
+	while (!irq_count[vec] && now_us() < end)
+		cpu_relax();
+	check(irq_count[vec] && irq_cpu[vec] == ap_apic_id, "smp_msix_to_ap",
+	      "vector 0x%x taken %u times, last by APIC id %u (expected %u)",
+	      vec, irq_count[vec], irq_cpu[vec], ap_apic_id);
 }

@@ -235,9 +235,15 @@ void msix_enable(struct vdev *v)
 
 void msix_route(struct vdev *v, uint16_t e, uint8_t vector, bool masked)
 {
+	msix_route_to(v, e, vector, lapic_id(), masked);
+}
+
+void msix_route_to(struct vdev *v, uint16_t e, uint8_t vector, uint32_t apic,
+                   bool masked)
+{
 	uint64_t ent = v->msix_table + 16ull * e;
 
-	mmio_w32(ent + 0, 0xfee00000u | lapic_id() << 12);
+	mmio_w32(ent + 0, 0xfee00000u | apic << 12);
 	mmio_w32(ent + 4, 0);
 	mmio_w32(ent + 8, vector); /* fixed delivery, edge */
 	mmio_w32(ent + 12, masked ? 1 : 0);

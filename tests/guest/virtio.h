@@ -131,6 +131,9 @@ uint64_t vcfg_r64(const struct vdev *v, uint32_t off);
 /* Enables MSI-X and routes table entry e to vector on this CPU. */
 void msix_enable(struct vdev *v);
 void msix_route(struct vdev *v, uint16_t e, uint8_t vector, bool masked);
+/* Same, to the CPU with that APIC id (physical destination). */
+void msix_route_to(struct vdev *v, uint16_t e, uint8_t vector, uint32_t apic,
+                   bool masked);
 void msix_mask(struct vdev *v, uint16_t e, bool masked);
 bool msix_pending(const struct vdev *v, uint16_t e);
 

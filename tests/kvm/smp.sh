@@ -5,8 +5,9 @@
 . "$(dirname "$0")/lib.sh"
 need_kvm
 
-run_vmm 60 --memory 128 --vcpus 2 --cmdline "test=smp vcpus=2"
+run_vmm 60 --memory 128 --vcpus 2 --rng --cmdline "test=smp vcpus=2 rng=1"
 expect_rc 0 "guest powers off after the checks"
-expect_pass smp_trampoline_page smp_ap_started smp_ap_apic_id
+expect_pass smp_trampoline_page smp_ap_started smp_ap_apic_id \
+	smp_rng_request smp_msix_to_ap
 expect_clean
 finish
