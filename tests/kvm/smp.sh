@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
 # Two vCPUs: the guest starts vCPU 1 with INIT/SIPI through a real-mode
-# trampoline, as Linux does, and checks the MP table lists both.
+# trampoline, as Linux does; then virtio-rng's MSI-X vector aimed at APIC id
+# 1 must be taken by that vCPU. (kvm_boot checks the MP table lists both.)
 . "$(dirname "$0")/lib.sh"
 need_kvm
 
