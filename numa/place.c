@@ -209,16 +209,75 @@ void numa_placer_free(struct numa_placer *p)
 	free(p->pu_by_os);
 	free(p->hk_lists);
 	free(p->vms);
+	free(p->buckets);
 	free(p->pools);
 	free(p);
 }
 
+static unsigned int id_hash(const char *id)
+{
+	unsigned int h = 2166136261u; /* FNV-1a */
+
+	while (*id)
+		h = (h ^ (unsigned char)*id++) * 16777619u;
+	return h;
+}
+
+/* VM id -> slot through a chained hash, so lookups stay O(1) with
+ * thousands of VMs (the daemon looks a VM up on every request). */
 static int slot_find(const struct numa_placer *p, const char *id)
 {
-	for (unsigned int i = 0; i < p->nr_vms; i++)
-		if (p->vms[i].used && strcmp(p->vms[i].a.vm_id, id) == 0)
-			return (int)i;
+	if (!p->nb)
+		return -1;
+	for (int s = p->buckets[id_hash(id) & (p->nb - 1)]; s >= 0;
+	     s = p->vms[s].next)
+		if (strcmp(p->vms[s].a.vm_id, id) == 0)
+			return s;
 	return -1;
+}
+
+/* Grows the hash before a VM is added, so linking it cannot fail. */
+static int slot_index_grow(struct numa_placer *p)
+{
+	unsigned int nb = p->nb ? p->nb * 2 : 64, h;
+	int *b;
+
+	if (p->count + 1 <= p->nb)
+		return 0;
+	b = malloc(nb * sizeof(int));
+	if (!b)
+		return -ENOMEM;
+	free(p->buckets);
+	p->buckets = b;
+	p->nb = nb;
+	for (unsigned int i = 0; i < nb; i++)
+		b[i] = -1;
+	for (unsigned int i = 0; i < p->nr_vms; i++) {
+		if (!p->vms[i].used)
+			continue;
+		h = id_hash(p->vms[i].a.vm_id) & (nb - 1);
+		p->vms[i].next = b[h];
+		b[h] = (int)i;
+	}
+	return 0;
+}
+
+static void slot_link(struct numa_placer *p, int s)
+{
+	unsigned int h = id_hash(p->vms[s].a.vm_id) & (p->nb - 1);
+
+	p->vms[s].next = p->buckets[h];
+	p->buckets[h] = s;
+}
+
+static void slot_unlink(struct numa_placer *p, int s)
+{
+	int *link = &p->buckets[id_hash(p->vms[s].a.vm_id) & (p->nb - 1)];
+
+	while (*link >= 0 && *link != s)
+		link = &p->vms[*link].next;
+	if (*link == s)
+		*link = p->vms[s].next;
 }
 
 const struct numa_alloc *numa_place_lookup(const struct numa_placer *p,
@@ -339,6 +398,26 @@ static void give_core(struct numa_placer *p, unsigned int c)
 	p->nodes[p->topo->cores[c].node].free_cores++;
 }
 
+/* refs counts, per shared core, the member PUs that list it; a core whose
+ * count drops to 0 leaves the pool, so the pool stays the union of its
+ * members' CPUs without a scan over all VMs. */
+static void shared_refs(struct numa_placer *p, const struct vm_slot *v,
+                        int delta)
+{
+	struct pool *pool = &p->pools[v->pool];
+
+	for (unsigned int k = 0; k < v->a.nr_cpus; k++) {
+		unsigned int c = p->topo->pus[p->pu_by_os[v->a.cpus[k]]].core;
+
+		p->cores[c].refs += delta;
+		if (p->cores[c].refs || delta > 0)
+			continue;
+		give_core(p, c);
+		pool->nr_cores--;
+		pool->nr_pus -= p->topo->cores[c].nr_pus;
+	}
+}
+
 /* Shared VM joins its pool (new cores from plan). restore: keep a->cpus. */
 static int commit_shared(struct numa_placer *p, struct vm_slot *v,
                          const struct plan *plan, bool restore)
@@ -361,13 +440,16 @@ static int commit_shared(struct numa_placer *p, struct vm_slot *v,
 	pool->vcpus += v->a.spec.vcpus;
 	pool->vms++;
 	v->pool = pi;
-	if (restore)
+	if (restore) {
+		shared_refs(p, v, 1);
 		return 0;
+	}
 	for (unsigned int c = tn->first_core; c < tn->first_core + tn->nr_cores;
 	     c++)
 		if (p->cores[c].state == CORE_SHARED && p->cores[c].owner == pi)
 			cores[n++] = c;
 	cpus_of_cores(p, &v->a, cores, n);
+	shared_refs(p, v, 1);
 	for (unsigned int i = 0; i < NUMA_MAX_VCPUS; i++)
 		v->a.vcpu_cpus[i] = -1;
 	return 0;
@@ -471,7 +553,9 @@ int numa_place_vm(struct numa_placer *p, const char *vm_id,
 		place_err(err, "VM %s is already placed", vm_id);
 		return -EEXIST;
 	}
-	s = slot_get(p);
+	s = slot_index_grow(p);
+	if (s == 0)
+		s = slot_get(p);
 	if (s < 0)
 		return s;
 	v = &p->vms[s];
@@ -491,40 +575,12 @@ int numa_place_vm(struct numa_placer *p, const char *vm_id,
 	commit_housekeeping(p, &v->a, &plan);
 	account_memory(p, &v->a, 1);
 	v->used = true;
+	slot_link(p, s);
 	p->count++;
 	log_alloc(&v->a, "placed");
 	if (out)
 		*out = v->a;
 	return 0;
-}
-
-/* Pool pi := union of its remaining members' CPUs; the rest goes free. */
-static void pool_shrink(struct numa_placer *p, int pi)
-{
-	const struct numa_topo_node *tn = &p->topo->nodes[p->pools[pi].node];
-	struct pool *pool = &p->pools[pi];
-	unsigned int first = tn->first_core;
-	_cleanup_free_ bool *keep = calloc(tn->nr_cores, sizeof(bool));
-
-	for (unsigned int i = 0; keep && i < p->nr_vms; i++) {
-		const struct vm_slot *v = &p->vms[i];
-
-		if (!v->used || v->pool != pi)
-			continue;
-		for (unsigned int k = 0; k < v->a.nr_cpus; k++) {
-			int pu = p->pu_by_os[v->a.cpus[k]];
-
-			keep[p->topo->pus[pu].core - first] = true;
-		}
-	}
-	for (unsigned int c = first; keep && c < first + tn->nr_cores; c++) {
-		if (p->cores[c].state != CORE_SHARED ||
-		    p->cores[c].owner != pi || keep[c - first])
-			continue;
-		give_core(p, c);
-		pool->nr_cores--;
-		pool->nr_pus -= p->topo->cores[c].nr_pus;
-	}
 }
 
 int numa_place_release(struct numa_placer *p, const char *vm_id)
@@ -535,6 +591,7 @@ int numa_place_release(struct numa_placer *p, const char *vm_id)
 	if (s < 0)
 		return -ENOENT;
 	v = &p->vms[s];
+	slot_unlink(p, s);
 	v->used = false;
 	p->count--;
 	log_info("vm %s: released its CPUs and memory", vm_id);
@@ -549,7 +606,7 @@ int numa_place_release(struct numa_placer *p, const char *vm_id)
 	p->pools[v->pool].vms--;
 	/* Limitation: a pool never shrinks below its members' cpusets,
 	 * because that would need re-pinning running VMs. */
-	pool_shrink(p, v->pool);
+	shared_refs(p, v, -1);
 	if (!p->pools[v->pool].vms)
 		p->pools[v->pool].used = false;
 	return 0;
@@ -579,7 +636,9 @@ int numa_place_restore(struct numa_placer *p, const struct numa_alloc *prev,
 	r = place_restore_validate(p, prev, &plan, err);
 	if (r < 0)
 		return r;
-	s = slot_get(p);
+	s = slot_index_grow(p);
+	if (s == 0)
+		s = slot_get(p);
 	if (s < 0)
 		return s;
 	v = &p->vms[s];
@@ -593,6 +652,7 @@ int numa_place_restore(struct numa_placer *p, const struct numa_alloc *prev,
 	}
 	account_memory(p, &v->a, 1);
 	v->used = true;
+	slot_link(p, s);
 	p->count++;
 	log_alloc(&v->a, "restored");
 	return 0;

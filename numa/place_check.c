@@ -81,6 +81,8 @@ static int check_vm(const struct numa_placer *p, unsigned int s,
 	uint64_t sum = 0;
 	int r;
 
+	if (numa_place_lookup(p, a->vm_id) != a)
+		FAIL("VM %s: not found by its id", a->vm_id);
 	if (a->spec.cpus == NUMA_CPUS_SHARED) {
 		if (v->pool < 0 || !p->pools[v->pool].used ||
 		    strcmp(p->pools[v->pool].group, a->spec.isolation_group))
@@ -128,6 +130,11 @@ static int check_cores(const struct numa_placer *p, const struct tally *t,
 		     cs->state == CORE_HOUSEKEEPING) &&
 		    (t->ded[c] || t->shared[c]))
 			FAIL("core of CPU %d used but not reserved", cpu);
+		if (cs->refs != (cs->state == CORE_SHARED
+		                     ? t->shared[c] * topo->cores[c].nr_pus
+		                     : 0))
+			FAIL("core of CPU %d: %u pool references", cpu,
+			     cs->refs);
 		if (cs->state == CORE_FREE)
 			free_cores[topo->cores[c].node]++;
 	}

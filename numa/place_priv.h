@@ -18,6 +18,7 @@ enum core_state {
 struct core_slot {
 	uint8_t state;
 	int owner;
+	unsigned int refs; /* shared: member VMs' PUs listing this core */
 };
 
 /* One isolation group's shared CPUs on one node. Its cores are always the
@@ -38,6 +39,7 @@ struct node_use {
 
 struct vm_slot {
 	bool used;
+	int next; /* hash chain */
 	int pool; /* shared VMs: pool slot; -1 otherwise */
 	struct numa_alloc a;
 };
@@ -54,6 +56,8 @@ struct numa_placer {
 	char hk_all[256];
 	struct vm_slot *vms;
 	unsigned int nr_vms, cap_vms, count;
+	int *buckets; /* VM id hash -> first slot */
+	unsigned int nb;
 	struct pool *pools;
 	unsigned int nr_pools, cap_pools;
 };
