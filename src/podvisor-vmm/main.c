@@ -126,6 +126,7 @@ struct vmm {
 	struct vm_control *ctl;
 	struct event *sigs[2];
 	bool devices;
+	bool bad_kernel; /* boot_load refused the kernel, initrd or cmdline */
 };
 
 /* Builds everything up to running vCPUs; returns 0 or -errno. */
@@ -144,8 +145,12 @@ static int vmm_setup(struct vmm *m, const struct vm_config *cfg, uint64_t t0)
 		return -ENOMEM;
 	m->devices = true;
 	r = devices_create(&m->vm);
-	if (r == 0)
+	if (r == 0) {
 		r = boot_load(&m->vm, cmdline, &bi);
+		/* What boot_load refuses is what the user gave it: a bad
+		 * configuration (exit 2), already logged in one line. */
+		m->bad_kernel = r < 0;
+	}
 	free(cmdline);
 	if (r < 0)
 		return r;
@@ -201,11 +206,12 @@ int main(int argc, char **argv)
 	log_effective_config(&cfg);
 	r = vmm_setup(&m, &cfg, t0);
 	if (r < 0) {
-		log_err("VM not started: %s", strerror(-r));
+		if (!m.bad_kernel)
+			log_err("VM not started: %s", strerror(-r));
 		vm_request_stop(&m.vm, VM_EXIT_ERROR, "setup failed");
 		vmm_teardown(&m);
 		vm_config_free(&cfg);
-		return EXIT_VMM_ERROR;
+		return m.bad_kernel ? EXIT_BAD_CONFIG : EXIT_VMM_ERROR;
 	}
 	log_info("ready: %u vCPUs running, %llu MiB, %.2f ms after start",
 	         cfg.vcpus, (unsigned long long)cfg.memory_mib,
