@@ -33,9 +33,17 @@ struct sw_frame {
 	struct sw_pkt_meta meta;
 };
 
-/* Per worker: one pending batch per destination port slot. */
+/*
+ * Per worker: one pending batch per destination port slot, and the last
+ * source learned and destination looked up in this burst: a guest mostly
+ * talks to one peer, so most frames of a burst skip both hash lookups.
+ * Both are reset at every burst, so they never outlive a grace period.
+ */
 struct sw_worker {
 	uint64_t pending; /* bit i: out[i] holds frames */
+	bool src_cached, dst_cached;
+	uint8_t last_src[6], last_dst[6];
+	int last_dst_slot;
 	struct sw_batch out[SW_MAX_PORTS];
 };
 
@@ -94,8 +102,11 @@ static void forward(struct sw_worker *w, struct sw_port *p, struct sw_frame *f)
 		count(&p->st.drops[SW_DROP_SPOOF], 1);
 		return;
 	}
-	if (!(src[0] & 1))
+	if (!(src[0] & 1) && !(w->src_cached && !memcmp(src, w->last_src, 6))) {
 		sw_fdb_learn(seg, src, p->idx);
+		memcpy(w->last_src, src, 6);
+		w->src_cached = true;
+	}
 	if (p->filter && sw_policy_eval(p->policy, SW_DIR_OUT, frame_meta(f),
 	                                SW_ALLOW) == SW_DENY) {
 		count(&p->st.drops[SW_DROP_POLICY_OUT], 1);
@@ -105,7 +116,12 @@ static void forward(struct sw_worker *w, struct sw_port *p, struct sw_frame *f)
 		flood(w, p, f);
 		return;
 	}
-	slot = sw_fdb_lookup(seg, dst);
+	if (!w->dst_cached || memcmp(dst, w->last_dst, 6)) {
+		w->last_dst_slot = sw_fdb_lookup(seg, dst);
+		memcpy(w->last_dst, dst, 6);
+		w->dst_cached = true;
+	}
+	slot = w->last_dst_slot;
 	q = slot >= 0 ? __atomic_load_n(&sw.ports[slot], __ATOMIC_ACQUIRE)
 	              : NULL;
 	/* A slot may have been reused by a port of another segment. */
@@ -158,6 +174,7 @@ static void port_poll(struct sw_worker *w, struct sw_port *p)
 	                            SW_BURST);
 	if (!n)
 		return;
+	w->src_cached = w->dst_cached = false;
 	for (uint16_t i = 0; i < n; i++) {
 		bytes += rte_pktmbuf_pkt_len(pkts[i]);
 		if (i + 1 < n)
