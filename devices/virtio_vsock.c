@@ -194,6 +194,10 @@ static uint32_t peer_credit(const struct conn *c)
 {
 	uint32_t in_flight = c->tx_cnt - c->peer_fwd_cnt;
 
+	/* A peer that claims to have forwarded more than we sent (a stale
+	 * or shared counter) has nothing in flight; Linux tolerates it too. */
+	if ((int32_t)in_flight < 0)
+		in_flight = 0;
 	if (in_flight > c->peer_buf_alloc)
 		return 0;
 	return c->peer_buf_alloc - in_flight;

@@ -426,6 +426,45 @@ START_TEST(test_credit_respected)
 }
 END_TEST
 
+START_TEST(test_stale_peer_fwd_cnt_tolerated)
+{
+	char path[160], buf[64];
+	struct vsock_hdr h;
+	int lfd, fd;
+
+	snprintf(path, sizeof(path), "%s_5002", uds);
+	lfd = unix_listen(path);
+	/* fwd_cnt 11 although nothing was sent yet (a counter shared between
+	 * connections): nothing is in flight, so full credit. */
+	struct vsock_hdr req = {.src_cid = CID,
+	                        .dst_cid = 2,
+	                        .src_port = 10,
+	                        .dst_port = 5002,
+	                        .type = 1,
+	                        .op = VSOCK_OP_REQUEST,
+	                        .buf_alloc = 4096,
+	                        .fwd_cnt = 11};
+	struct drv_buf b = {TXBUF, sizeof(req), false};
+	uint32_t id, len;
+
+	memcpy(fake_gpa(vm, TXBUF), &req, sizeof(req));
+	drv_submit(&d, 1, &b, 1, true);
+	ck_assert(drv_get_used(&d, 1, &id, &len));
+	pump();
+	ck_assert(guest_recv(&h, NULL));
+	ck_assert_uint_eq(h.op, VSOCK_OP_RESPONSE);
+	fd = accept(lfd, NULL, NULL);
+	ck_assert_int_eq(send(fd, "data", 4, 0), 4);
+	pump();
+	ck_assert(guest_recv(&h, buf));
+	ck_assert_uint_eq(h.op, VSOCK_OP_RW);
+	ck_assert_str_eq(buf, "data");
+	close(fd);
+	close(lfd);
+	unlink(path);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("virtio_vsock");
@@ -445,6 +484,7 @@ int main(void)
 	tcase_add_test(dev, test_guest_connect_nothing_listening);
 	tcase_add_test(dev, test_bad_packets_dropped);
 	tcase_add_test(dev, test_credit_respected);
+	tcase_add_test(dev, test_stale_peer_fwd_cnt_tolerated);
 	suite_add_tcase(s, pure);
 	suite_add_tcase(s, dev);
 	sr = srunner_create(s);
