@@ -74,6 +74,7 @@ char *strstr(const char *h, const char *n)
 struct out {
 	char *buf;
 	size_t size, pos;
+	bool clean; /* %s control bytes as '?': keeps serial lines whole */
 };
 
 static void out_c(struct out *o, char c)
@@ -145,9 +146,9 @@ static void out_conv(struct out *o, char c, va_list *ap, int lng, int width,
 		break;
 	case 's':
 		s = va_arg(*ap, const char *);
-		/* Control bytes would break the line-based serial protocol. */
+
 		for (s = s ? s : "(null)"; *s && prec-- != 0; s++, width--)
-			out_c(o, (uint8_t)*s < 0x20 ? '?' : *s);
+			out_c(o, o->clean && (uint8_t)*s < 0x20 ? '?' : *s);
 		while (width-- > 0)
 			out_c(o, ' ');
 		break;
@@ -157,9 +158,10 @@ static void out_conv(struct out *o, char c, va_list *ap, int lng, int width,
 	}
 }
 
-int vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
+static int format(char *buf, size_t size, bool clean, const char *fmt,
+                  va_list ap)
 {
-	struct out o = {buf, size, 0};
+	struct out o = {buf, size, 0, clean};
 	va_list aq;
 
 	va_copy(aq, ap);
@@ -189,6 +191,11 @@ int vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 	if (size)
 		buf[o.pos < size ? o.pos : size - 1] = 0;
 	return (int)o.pos;
+}
+
+int vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
+{
+	return format(buf, size, false, fmt, ap);
 }
 
 int snprintf(char *buf, size_t size, const char *fmt, ...)
@@ -226,7 +233,7 @@ void printf(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
+	format(buf, sizeof(buf), true, fmt, ap);
 	va_end(ap);
 	serial_puts(buf);
 }

@@ -121,6 +121,7 @@ static void guest_to_host(uint32_t hport)
 	struct vs_hdr h;
 	char d[256];
 
+	fwd_cnt = 0; /* credit counters are per connection (5.10.6.3) */
 	vs_send(OP_REQUEST, sport, hport, NULL);
 	if (!check(vs_recv(sport, &h, d, sizeof(d), 5000000) &&
 	               h.op == OP_RESPONSE && h.src_cid == 2 &&
@@ -148,6 +149,7 @@ static void host_to_guest(uint32_t gport)
 	uint32_t hp;
 	char d[256], echo[300];
 
+	fwd_cnt = 0;
 	printf("READY vsock-listen %u\n", gport);
 	if (!check(vs_recv(gport, &h, d, sizeof(d), 20000000) &&
 	               h.op == OP_REQUEST && h.src_cid == 2,

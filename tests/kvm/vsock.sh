@@ -8,9 +8,14 @@ need_kvm
 need_tool socat socat
 
 UDS=$T/vsock.sock
-socat "UNIX-LISTEN:${UDS}_5000" \
-	SYSTEM:"IFS= read -r l; printf '%s\n' \"\$l\" >$T/from-guest; echo host-reply; sleep 2" \
-	2>"$T/listen.err" &
+# The host service on port 5000: keeps the guest's line, answers one.
+cat >"$T/listener.sh" <<LISTENER
+IFS= read -r line
+printf '%s\n' "\$line" >"$T/from-guest"
+echo host-reply
+sleep 2
+LISTENER
+socat "UNIX-LISTEN:${UDS}_5000" EXEC:"sh $T/listener.sh" 2>"$T/listen.err" &
 BG_PIDS+=("$!")
 start_vmm --memory 128 --vsock-cid 3 --vsock-uds "$UDS" \
 	--cmdline "test=vsock cid=3 hport=5000 gport=1234"
