@@ -3,10 +3,11 @@
 # prints the path of the bzImage (vmlinux sits next to it).
 #
 # The result is cached in ${PODVISOR_CACHE:-/var/cache/podvisor}/kernel/<hash>/
-# where <hash> covers the config fragment, the patches, this script and the
-# kernel source tarball's name and size, so a second run is instant.
+# where <hash> covers the config fragment, the patches and the kernel source
+# tarball's name and size, so a second run is instant.
 #
-# Usage: scripts/build-guest-kernel.sh [--jobs N]
+# Usage: scripts/build-guest-kernel.sh [--jobs N] [--cached-only]
+#   --cached-only  print the cached bzImage path, or exit 1 if not built
 # Env:   PODVISOR_CACHE    cache root (default /var/cache/podvisor)
 #        LINUX_SOURCE_TAR  source tarball (default /usr/src/linux-source-6.1.tar.xz)
 set -euo pipefail
@@ -16,11 +17,13 @@ frag="$here/guest-kernel/podvisor.config"
 src_tar=${LINUX_SOURCE_TAR:-/usr/src/linux-source-6.1.tar.xz}
 cache=${PODVISOR_CACHE:-/var/cache/podvisor}
 jobs=2
+cached_only=0
 
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--jobs) jobs=$2; shift 2 ;;
-	-h | --help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	--cached-only) cached_only=1; shift ;;
+	-h | --help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "build-guest-kernel.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
 	esac
 done
@@ -32,7 +35,7 @@ fi
 
 patches=("$here"/guest-kernel/*.patch)
 hash=$( {
-	cat "$frag" "${patches[@]}" "$0"
+	cat "$frag" "${patches[@]}"
 	basename "$src_tar"
 	stat -c %s "$src_tar"
 } | sha256sum | cut -c1-16)
@@ -41,6 +44,10 @@ out="$cache/kernel/$hash"
 if [ -s "$out/bzImage" ] && [ -s "$out/vmlinux" ]; then
 	echo "$out/bzImage"
 	exit 0
+fi
+if [ "$cached_only" -eq 1 ]; then
+	echo "build-guest-kernel.sh: no cached kernel in $out" >&2
+	exit 1
 fi
 
 mkdir -p "$cache/kernel"

@@ -61,18 +61,25 @@ static void boot_file_unmap(struct boot_file *f)
 	f->data = NULL;
 }
 
-/* Guest RAM for [gpa, gpa + len) or NULL after an error naming what. */
-static uint8_t *boot_ram(struct vm *vm, uint64_t gpa, uint64_t len,
-                         const char *what)
+/* Guest RAM for [gpa, gpa + len) or NULL after an error naming what
+ * (and the file name, when there is one). */
+static uint8_t *boot_ram_named(struct vm *vm, uint64_t gpa, uint64_t len,
+                               const char *what, const char *name)
 {
 	uint8_t *p = gmem_ptr(&vm->mem, gpa, len);
 
 	if (!p)
-		log_err("%s: [0x%" PRIx64 ", 0x%" PRIx64 ") is not guest RAM "
-		        "(%" PRIu64 " MiB); give the VM more memory",
-		        what, gpa, gpa + len,
+		log_err("%s%s%s: [0x%" PRIx64 ", 0x%" PRIx64 ") is not guest "
+		        "RAM (%" PRIu64 " MiB); give the VM more memory",
+		        what, name ? " " : "", name ? name : "", gpa, gpa + len,
 		        (uint64_t)(vm->mem.ram_size / MiB));
 	return p;
+}
+
+static uint8_t *boot_ram(struct vm *vm, uint64_t gpa, uint64_t len,
+                         const char *what)
+{
+	return boot_ram_named(vm, gpa, len, what, NULL);
 }
 
 static int boot_load_bzimage(struct vm *vm, const struct boot_file *k,
@@ -94,7 +101,7 @@ static int boot_load_bzimage(struct vm *vm, const struct boot_file *k,
 		        gmem_low_end(&vm->mem));
 		return -ENOMEM;
 	}
-	dst = boot_ram(vm, addr, h->kernel_size, k->path);
+	dst = boot_ram_named(vm, addr, h->kernel_size, "kernel", k->path);
 	if (!dst)
 		return -ENOMEM;
 	memcpy(dst, k->data + h->kernel_offset, h->kernel_size);
@@ -109,6 +116,34 @@ static int boot_load_bzimage(struct vm *vm, const struct boot_file *k,
 	return 0;
 }
 
+/*
+ * The kernel must leave [0, 1 MiB) to the boot tables (zero page, page
+ * tables, MP table, ACPI) and enter inside what it loads.
+ */
+static int boot_elf_check_place(const struct elf_image *img, const char *path)
+{
+	uint64_t entry = img->has_pvh ? img->pvh_entry : img->entry;
+	bool inside = false;
+
+	if (img->start < BOOT_HIMEM_START) {
+		log_err("kernel %s: a PT_LOAD segment starts at 0x%" PRIx64
+		        ", inside the boot tables below 1 MiB; link the "
+		        "kernel at 1 MiB or above",
+		        path, img->start);
+		return -ENOEXEC;
+	}
+	for (unsigned int i = 0; i < img->nr_loads; i++)
+		inside |= entry >= img->loads[i].paddr &&
+		          entry - img->loads[i].paddr < img->loads[i].memsz;
+	if (!inside) {
+		log_err("kernel %s: entry point 0x%" PRIx64 " is outside "
+		        "every PT_LOAD segment; the ELF is corrupt",
+		        path, entry);
+		return -ENOEXEC;
+	}
+	return 0;
+}
+
 static int boot_load_elf(struct vm *vm, const struct boot_file *k,
                          struct boot_info *bi)
 {
@@ -117,9 +152,13 @@ static int boot_load_elf(struct vm *vm, const struct boot_file *k,
 
 	if (r < 0)
 		return r;
+	r = boot_elf_check_place(&img, k->path);
+	if (r < 0)
+		return r;
 	for (unsigned int i = 0; i < img.nr_loads; i++) {
 		const struct elf_load *l = &img.loads[i];
-		uint8_t *dst = boot_ram(vm, l->paddr, l->memsz, k->path);
+		uint8_t *dst =
+		    boot_ram_named(vm, l->paddr, l->memsz, "kernel", k->path);
 
 		if (!dst)
 			return -ENOMEM;
@@ -175,7 +214,7 @@ static int boot_load_initrd(struct vm *vm, const char *path, uint64_t max_addr,
 		boot_file_unmap(&f);
 		return -ENOMEM;
 	}
-	dst = boot_ram(vm, addr, f.len, path);
+	dst = boot_ram_named(vm, addr, f.len, "initrd", path);
 	if (dst)
 		memcpy(dst, f.data, f.len);
 	boot_file_unmap(&f);

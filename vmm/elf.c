@@ -95,9 +95,15 @@ static int elf_add_load(const Elf64_Phdr *ph, size_t len, const char *name,
 {
 	struct elf_load *l;
 
+	if (ph->p_paddr + ph->p_memsz < ph->p_paddr) {
+		log_err("kernel %s: PT_LOAD at 0x%" PRIx64 " with %" PRIu64
+		        " bytes wraps around the address space; the ELF is "
+		        "corrupt",
+		        name, (uint64_t)ph->p_paddr, (uint64_t)ph->p_memsz);
+		return -ENOEXEC;
+	}
 	if (!range_in(ph->p_offset, ph->p_filesz, len) ||
-	    ph->p_filesz > ph->p_memsz ||
-	    ph->p_paddr + ph->p_memsz < ph->p_paddr) {
+	    ph->p_filesz > ph->p_memsz) {
 		log_err("kernel %s: PT_LOAD at offset %" PRIu64 " (%" PRIu64
 		        " bytes in file, %" PRIu64 " in memory) does not fit "
 		        "the %zu-byte file (truncated?)",
