@@ -14,6 +14,8 @@ packages=(
 	# guest kernel and initramfs
 	linux-source-6.1 flex bison libelf-dev libssl-dev bc cpio xz-utils
 	busybox-static kmod
+	# ACPI table cross-check (tests/unit/test_acpi.c iasl)
+	acpica-tools
 	# images, containers and peers for tests and benchmarks
 	libarchive-dev
 	e2fsprogs squashfs-tools qemu-system-x86 containerd runc socat curl jq
