@@ -18,6 +18,7 @@
 #include "podvisor/config.h"
 #include "podvisor/devices.h"
 #include "podvisor/log.h"
+#include "podvisor/numa.h"
 #include "podvisor/util.h"
 #include "podvisor/vm.h"
 
@@ -129,6 +130,34 @@ struct vmm {
 	bool bad_kernel; /* boot_load refused the kernel, initrd or cmdline */
 };
 
+/* Binds guest RAM to cfg->numa_node before anything touches it (the boot
+ * loader is the first writer) and reads the policy back. */
+static int bind_guest_ram(struct vm *vm)
+{
+	const struct vm_config *cfg = vm->cfg;
+	char label[64];
+	int r;
+
+	if (cfg->numa_node < 0)
+		return 0;
+	r = numa_bind_memory(vm->mem.base, vm->mem.ram_size, cfg->numa_node,
+	                     cfg->numa_preferred);
+	if (r < 0)
+		return log_err_errno(r,
+		                     "numa_node: cannot bind guest RAM to "
+		                     "node %d",
+		                     cfg->numa_node);
+	snprintf(label, sizeof(label), "guest RAM (%llu MiB)",
+	         (unsigned long long)cfg->memory_mib);
+	r = numa_verify_memory(vm->mem.base, vm->mem.ram_size, cfg->numa_node,
+	                       cfg->numa_preferred, label);
+	if (r < 0)
+		return r;
+	log_info("guest RAM bound to NUMA node %d (%s)", cfg->numa_node,
+	         cfg->numa_preferred ? "preferred" : "strict");
+	return 0;
+}
+
 /* Builds everything up to running vCPUs; returns 0 or -errno. */
 static int vmm_setup(struct vmm *m, const struct vm_config *cfg, uint64_t t0)
 {
@@ -138,6 +167,9 @@ static int vmm_setup(struct vmm *m, const struct vm_config *cfg, uint64_t t0)
 
 	r = vm_create(&m->vm, cfg);
 	m->vm.start_ns = t0; /* times reported are from process start */
+	if (r < 0)
+		return r;
+	r = bind_guest_ram(&m->vm);
 	if (r < 0)
 		return r;
 	cmdline = effective_cmdline(&m->vm);
