@@ -39,6 +39,8 @@ static uint8_t *rxbuf[VQ_MAX];
 static uint64_t my_cid;
 static uint32_t fwd_cnt;
 
+static bool vsock_up(void);
+
 static void post_rx(uint8_t *p)
 {
 	struct vbuf b = {p, RXSZ, true};
@@ -49,36 +51,52 @@ static void post_rx(uint8_t *p)
 }
 
 /* Header and payload in two descriptors, as Linux 6.1 sends them. */
-static bool vs_send(uint16_t op, uint32_t sport, uint32_t dport,
-                    const char *data)
+/* Sends hdr_bytes of *hin (a full header unless a test cuts it) and len
+ * payload bytes, in two descriptors. */
+static bool vs_xmit(const struct vs_hdr *hin, uint32_t hdr_bytes,
+                    const char *data, uint32_t len)
 {
 	static struct vs_hdr *h;
 	static char *pay;
 	struct vbuf b[2];
-	uint32_t len = data ? strlen(data) : 0;
 
 	if (!h) {
 		h = palloc(sizeof(*h), 64);
 		pay = palloc(256, 64);
 	}
-	*h = (struct vs_hdr){.src_cid = my_cid,
-	                     .dst_cid = 2,
-	                     .src_port = sport,
-	                     .dst_port = dport,
-	                     .len = len,
-	                     .type = 1,
-	                     .op = op,
-	                     .buf_alloc = BUFALLOC,
-	                     .fwd_cnt = fwd_cnt};
-	if (op == OP_SHUTDOWN)
-		h->flags = 3;
-	b[0] = (struct vbuf){h, sizeof(*h), false};
+	*h = *hin;
+	b[0] = (struct vbuf){h, hdr_bytes, false};
 	b[1] = (struct vbuf){pay, len, false};
 	memcpy(pay, data ? data : "", len);
 	if (vq_add(&vs.vq[1], b, len ? 2 : 1) < 0)
 		return false;
 	vq_kick(&vs.vq[1]);
 	return vq_wait(&vs.vq[1], NULL, 3000000) >= 0;
+}
+
+static struct vs_hdr mkhdr(uint16_t op, uint32_t sport, uint32_t dport,
+                           uint32_t len)
+{
+	return (struct vs_hdr){.src_cid = my_cid,
+	                       .dst_cid = 2,
+	                       .src_port = sport,
+	                       .dst_port = dport,
+	                       .len = len,
+	                       .type = 1,
+	                       .op = op,
+	                       .buf_alloc = BUFALLOC,
+	                       .fwd_cnt = fwd_cnt};
+}
+
+static bool vs_send(uint16_t op, uint32_t sport, uint32_t dport,
+                    const char *data)
+{
+	uint32_t len = data ? strlen(data) : 0;
+	struct vs_hdr h = mkhdr(op, sport, dport, len);
+
+	if (op == OP_SHUTDOWN)
+		h.flags = 3;
+	return vs_xmit(&h, sizeof(h), data, len);
 }
 
 /* Next packet for dport (others are logged and dropped). */
@@ -174,29 +192,90 @@ static void host_to_guest(uint32_t gport)
 	vs_send(OP_RST, gport, hp, NULL);
 }
 
-void test_vsock(void)
+/* After a hostile packet: the device must answer RST (want_rst) or stay
+ * silent, never RESPONSE; NEEDS_RESET is tolerated and undone. */
+static void no_connection(const char *name, uint32_t sport, bool want_rst)
 {
-	uint64_t want_cid = arg_u64("cid", 3);
+	struct vs_hdr h = {0};
+	char d[256];
+	bool got =
+	    vs_recv(sport, &h, d, sizeof(d), want_rst ? 2000000 : 500000);
 
-	if (!virtio_find(&vs, VIRTIO_ID_VSOCK, 0, "vsock") ||
-	    !virtio_init(&vs, 0))
-		return;
+	if (virtio_status(&vs) & VIRTIO_S_NEEDS_RESET) {
+		printf("INFO %s: device went NEEDS_RESET; resetting\n", name);
+		vsock_up();
+		got = false;
+	}
+	if (want_rst)
+		check(got && h.op == OP_RST, name, "got %s op %u, expected RST",
+		      got ? "" : "nothing,", h.op);
+	else
+		check(!got || h.op == OP_RST, name,
+		      "device answered op %u (a connection was made)", h.op);
+}
+
+static void vsock_hostile(uint32_t hport)
+{
+	struct vs_hdr h;
+
+	vs_send(OP_RW, 41001, hport, "no-such-connection\n");
+	no_connection("vsock_hostile_rw_unknown_conn", 41001, true);
+	h = mkhdr(OP_REQUEST, 41002, hport, 0);
+	h.src_cid = 7; /* not our CID */
+	vs_xmit(&h, sizeof(h), NULL, 0);
+	no_connection("vsock_hostile_spoofed_src_cid", 41002, false);
+	h = mkhdr(OP_REQUEST, 41003, hport, 0);
+	h.dst_cid = 5; /* another VM, not the host */
+	vs_xmit(&h, sizeof(h), NULL, 0);
+	no_connection("vsock_hostile_other_dst_cid", 41003, false);
+	h = mkhdr(OP_REQUEST, 41004, hport, 0);
+	h.type = 2; /* SEQPACKET */
+	vs_xmit(&h, sizeof(h), NULL, 0);
+	no_connection("vsock_hostile_seqpacket", 41004, false);
+	h = mkhdr(OP_RW, 41005, hport, 4096); /* claims more than it sends */
+	vs_xmit(&h, sizeof(h), "short", 5);
+	no_connection("vsock_hostile_len_beyond_buffer", 41005, false);
+	h = mkhdr(OP_REQUEST, 41006, hport, 0);
+	vs_xmit(&h, 20, NULL, 0); /* header cut at 20 bytes */
+	no_connection("vsock_hostile_short_header", 41006, false);
+	vs_send(OP_REQUEST, 41007, 5999, NULL); /* nobody listens there */
+	no_connection("vsock_hostile_no_listener", 41007, true);
+	guest_to_host(hport);
+}
+
+static bool vsock_up(void)
+{
+	if (!virtio_init(&vs, 0))
+		return false;
 	msix_enable(&vs);
 	msix_route(&vs, 1, VEC_RX, false);
 	msix_route(&vs, 2, VEC_TX, false);
 	if (!virtio_setup_vq(&vs, 0, 16, 1) ||
 	    !virtio_setup_vq(&vs, 1, 16, 2) ||
 	    !virtio_setup_vq(&vs, 2, 4, VIRTIO_NO_VECTOR))
-		return;
+		return false;
 	virtio_driver_ok(&vs);
 	my_cid = vcfg_r64(&vs, 0);
+	for (int i = 0; i < 8; i++)
+		post_rx(palloc(RXSZ, 64));
+	vq_kick(&vs.vq[0]);
+	return true;
+}
+
+void test_vsock(void)
+{
+	uint64_t want_cid = arg_u64("cid", 3);
+
+	if (!virtio_find(&vs, VIRTIO_ID_VSOCK, 0, "vsock") || !vsock_up())
+		return;
 	check(my_cid == want_cid, "vsock_guest_cid",
 	      "config guest_cid %lu, "
 	      "expected %lu",
 	      (unsigned long)my_cid, (unsigned long)want_cid);
-	for (int i = 0; i < 8; i++)
-		post_rx(palloc(RXSZ, 64));
-	vq_kick(&vs.vq[0]);
+	if (arg_u64("hostile", 0)) {
+		vsock_hostile(arg_u64("hport", 5000));
+		return;
+	}
 	guest_to_host(arg_u64("hport", 5000));
 	host_to_guest(arg_u64("gport", 1234));
 	check(irq_wait(VEC_RX, 0, 1000000), "vsock_rx_msix",
