@@ -87,6 +87,12 @@ int place_pick(struct numa_placer *p, const struct numa_spec *spec,
 int place_check_spec(const struct numa_placer *p, const struct numa_spec *s,
                      struct numa_place_err *err);
 
+/* spec_json.c: numa_spec_from_json(), also accepting the persisted form's
+ * vcpus and memory_mib keys when persisted is set. */
+int numa_spec_parse(struct json_object *placement, unsigned int vcpus,
+                    uint64_t memory_mib, bool persisted, struct numa_spec *out,
+                    struct numa_place_err *err);
+
 /* place_restore.c: checks a persisted decision against the state and turns
  * it into a plan. err must not be NULL. */
 int place_restore_validate(const struct numa_placer *p,

@@ -113,9 +113,38 @@ static int get_dedicated_alias(json_object *o, int *cpus,
 	return 0;
 }
 
-int numa_spec_from_json(struct json_object *placement, unsigned int vcpus,
-                        uint64_t memory_mib, struct numa_spec *out,
-                        struct numa_place_err *err)
+/* A typo such as "numa-node" must not be ignored silently. persisted: the
+ * stored form also carries vcpus and memory_mib. */
+static int check_keys(json_object *o, bool persisted,
+                      struct numa_place_err *err)
+{
+	static const char *const known[] = {
+	    "cpus",          "numa_node",  "isolation_group", "hugepages",
+	    "memory_policy", "allow_span", "dedicated",       NULL};
+	static char field[80];
+
+	json_object_object_foreach(o, key, val)
+	{
+		bool ok = persisted &&
+		          (!strcmp(key, "vcpus") || !strcmp(key, "memory_mib"));
+
+		(void)val;
+		for (unsigned int i = 0; !ok && known[i]; i++)
+			ok = !strcmp(key, known[i]);
+		if (ok)
+			continue;
+		snprintf(field, sizeof(field), "placement.%.60s", key);
+		return bad(err, field,
+		           "unknown key; placement takes cpus, numa_node, "
+		           "isolation_group, hugepages, memory_policy, "
+		           "allow_span");
+	}
+	return 0;
+}
+
+int numa_spec_parse(struct json_object *placement, unsigned int vcpus,
+                    uint64_t memory_mib, bool persisted, struct numa_spec *out,
+                    struct numa_place_err *err)
 {
 	int cpus = 0, pol = 0, r = 0;
 
@@ -126,8 +155,10 @@ int numa_spec_from_json(struct json_object *placement, unsigned int vcpus,
 		return 0;
 	if (!json_object_is_type(placement, json_type_object))
 		return bad(err, "placement", "give an object");
-	r = get_enum(placement, "cpus", "placement.cpus", "shared", "dedicated",
-	             &cpus, err);
+	r = check_keys(placement, persisted, err);
+	if (!r)
+		r = get_enum(placement, "cpus", "placement.cpus", "shared",
+		             "dedicated", &cpus, err);
 	if (!r)
 		r = get_enum(placement, "memory_policy",
 		             "placement.memory_policy", "strict", "preferred",
@@ -147,6 +178,13 @@ int numa_spec_from_json(struct json_object *placement, unsigned int vcpus,
 	out->cpus = cpus ? NUMA_CPUS_DEDICATED : NUMA_CPUS_SHARED;
 	out->memory_policy = pol ? NUMA_MEM_PREFERRED : NUMA_MEM_STRICT;
 	return r;
+}
+
+int numa_spec_from_json(struct json_object *placement, unsigned int vcpus,
+                        uint64_t memory_mib, struct numa_spec *out,
+                        struct numa_place_err *err)
+{
+	return numa_spec_parse(placement, vcpus, memory_mib, false, out, err);
 }
 
 struct json_object *numa_spec_to_json(const struct numa_spec *s)

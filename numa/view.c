@@ -67,8 +67,8 @@ static int parse_spec(json_object *obj, struct numa_alloc *a,
 	mib = int_of(spec, "memory_mib", -1);
 	if (vcpus < 1 || vcpus > NUMA_MAX_VCPUS || mib < 1)
 		return bad(err, "spec");
-	return numa_spec_from_json(spec, (unsigned int)vcpus, (uint64_t)mib,
-	                           &a->spec, err);
+	return numa_spec_parse(spec, (unsigned int)vcpus, (uint64_t)mib, true,
+	                       &a->spec, err);
 }
 
 static int parse_lists(json_object *obj, struct numa_alloc *a,

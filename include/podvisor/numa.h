@@ -234,6 +234,7 @@ uint64_t numa_place_free_hp2m(const struct numa_placer *p, unsigned int node);
  *  "isolation_group":"name", "hugepages":bool,
  *  "memory_policy":"strict"|"preferred", "allow_span":bool}.
  * "dedicated": true|false is accepted as another spelling of "cpus".
+ * Unknown keys are refused (-EINVAL, err->field "placement.<key>").
  * vcpus and memory_mib come from the VM spec's top level.
  * -EINVAL with err->field like "placement.cpus" and a message with the fix.
  */

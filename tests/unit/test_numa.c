@@ -441,6 +441,10 @@ START_TEST(test_spec_json_errors)
 	ck_assert(s.hugepages && s.allow_span);
 	ck_assert_int_eq(s.memory_policy, NUMA_MEM_PREFERRED);
 	json_object_put(o);
+	o = json_tokener_parse("{\"numa-node\":1}");
+	ck_assert_int_eq(numa_spec_from_json(o, 2, 512, &s, &err), -EINVAL);
+	ck_assert_str_eq(err.field, "placement.numa-node");
+	json_object_put(o);
 	o = json_tokener_parse("{\"numa_node\":\"near\"}");
 	ck_assert_int_eq(numa_spec_from_json(o, 2, 512, &s, &err), -EINVAL);
 	ck_assert_str_eq(err.field, "placement.numa_node");
