@@ -95,6 +95,9 @@ void exec_poll_fds(struct pollfd *fds, size_t max, size_t *n);
 void exec_pump(void);
 /* Implemented by main.c: conn_fd may be read again (its exec ended). */
 void agent_conn_resume(int conn_fd);
+/* Implemented by main.c: sends reply (or a too_large error in its place
+ * when it does not fit a frame). */
+int agent_send(int fd, json_object *reply);
 
 /* Kills and removes every container (agent shutdown). */
 void ctr_shutdown(void);

@@ -266,10 +266,7 @@ static void exec_answer(struct exec_proc *e)
 	    r, "truncated",
 	    json_object_new_boolean(e->out.dropped || e->err.dropped));
 	if (e->conn_fd >= 0) {
-		if (agent_frame_write(e->conn_fd, r) < 0)
-			log_warn("exec pid %d: client went away before the "
-			         "answer",
-			         (int)e->pid);
+		agent_send(e->conn_fd, r);
 		agent_conn_resume(e->conn_fd);
 	}
 	json_object_put(r);

@@ -85,6 +85,28 @@ static int listen_on(const char *spec)
 	return fd;
 }
 
+int agent_send(int fd, json_object *reply)
+{
+	struct agent_error err = {0};
+	json_object *e;
+	int r = agent_frame_write(fd, reply);
+
+	if (r == -EMSGSIZE) {
+		/* Mostly logs full of bytes JSON must escape: say so rather
+		 * than leave the client waiting for an answer. */
+		agent_err_set(&err, AGENT_ERR_TOO_LARGE, "",
+		              "the answer exceeds the 1 MiB frame limit "
+		              "(output with many control bytes?)");
+		e = agent_reply_error(&err);
+		r = agent_frame_write(fd, e);
+		json_object_put(e);
+	}
+	if (r < 0)
+		log_warn("client fd %d: cannot send the answer: %s", fd,
+		         strerror(-r));
+	return r;
+}
+
 static void dispatch(int fd, json_object *req)
 {
 	static const struct {
@@ -111,7 +133,6 @@ static void dispatch(int fd, json_object *req)
 	} else if (r == 0 && !strcmp(op, "exec")) {
 		r = ctr_exec(req, fd, &err);
 		if (r == 0) {
-			agent_conn_resume(-2); /* no-op; answer comes later */
 			for (i = 0; i < MAX_CONNS; i++)
 				if (conns[i].fd == fd)
 					conns[i].busy = true;
@@ -128,8 +149,7 @@ static void dispatch(int fd, json_object *req)
 			              strerror(r < 0 ? -r : EIO));
 		reply = agent_reply_error(&err);
 	}
-	if (agent_frame_write(fd, reply) < 0)
-		log_warn("client fd %d: cannot send the answer", fd);
+	agent_send(fd, reply);
 	json_object_put(reply);
 }
 

@@ -131,6 +131,11 @@ check "exec exit code 7 reported" jq_is "$e" '[.exit_code, .signal, .timed_out]|
 e=$(call '{"op":"exec","name":"box","args":["sleep","5"],"timeout_ms":300}')
 check "exec past its timeout is killed and says so" jq_is "$e" '[.timed_out, .signal]|@csv' 'true,9'
 
+e=$(call '{"op":"exec","name":"box","args":["sh","-c","yes | head -c 1000000"]}')
+check "exec output is capped at 256 KiB and says so" jq_is "$e" '[(.stdout|length), .truncated, .exit_code]|@csv' '262144,true,0'
+e=$(call '{"op":"exec","name":"box","args":["head","-c","300000","/dev/zero"]}')
+check "an answer too big for a frame is a too_large error" jq_is "$e" .error.code too_large
+
 # -- two containers are isolated --
 run other "$img" '["sleep","302"]'
 call '{"op":"exec","name":"box","args":["sh","-c","echo secret > /tmp/only-in-box"]}' >/dev/null
