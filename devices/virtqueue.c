@@ -246,6 +246,12 @@ int virtq_pop(struct virtq *vq, struct virtq_elem *elem)
 
 	if (!vq->ready || vq->broken)
 		return 0;
+	if (vq->event_idx) {
+		/* §2.7.10: ask for a kick at the next entry we have not seen,
+		 * before looking, so an entry added meanwhile is not missed. */
+		store16(vq->used + USED_RING + 8 * vq->size, vq->last_avail);
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	}
 	avail_idx = __atomic_load_n(&vq->avail[AVAIL_IDX], __ATOMIC_ACQUIRE);
 	pending = (uint16_t)(avail_idx - vq->last_avail);
 	if (pending == 0)
