@@ -55,7 +55,20 @@
  *          "oom_killed":bool (the cgroup's OOM killer fired),
  *          "memory_mib":N,"pids":N (0 = no limit)}
  * A workload that exits non-zero, is killed or OOM-killed is never
- * reported with exit_code 0.
+ * reported with exit_code 0. oom_killed is true whenever the OOM killer
+ * fired in the container's cgroup, even if pid 1 itself survived.
+ *
+ * cgroups: v2 (the guest's /sys/fs/cgroup) at <root>/podvisor/<name>; on
+ * v1/hybrid hosts the memory and pids controllers under the agent's own
+ * cgroup, <ctrl>/<agent's path>/podvisor/<name>.
+ *
+ * Limitations: workloads run as root with the agent's capabilities, no
+ * seccomp filter and no user namespace (the VM is the isolation boundary,
+ * as in Kata). As pid 1 of its namespace a workload ignores signals it has
+ * no handler for, SIGKILL aside: "kill" with the default SIGTERM may do
+ * nothing. The agent is single-threaded: while an exec runs its client
+ * waits and others are served; create and start hold the agent for the
+ * mount setup (well under a second).
  */
 #ifndef PODVISOR_AGENT_H
 #define PODVISOR_AGENT_H
