@@ -25,6 +25,8 @@ from swlib import Switch, TestPmd, check_prereqs, tempdir  # noqa: E402
 
 MAC = {n: f"02:00:00:00:00:0{n}" for n in "abcd"}
 SEND_S = 1.0
+# testpmd forwarding lcores run on CPU 1; the switch worker polls on CPU 0.
+CORES = ("--lcores", "0@1,1@0")
 failures = []
 
 
@@ -180,7 +182,7 @@ def test_restart(binary, tmp, sw, pmds):
                    port_req("b", pmds["b"], "blue")], f)
     sw.kill(signal.SIGKILL)
     check(not sw.alive(), "switch killed with SIGKILL")
-    sw2 = Switch(binary, tmp, tag="sw2", config=config)
+    sw2 = Switch(binary, tmp, tag="sw2", config=config, cores=CORES)
     try:
         sw2.wait_connected(["a", "b"])
         check(True, "restarted switch reconnected to a and b")
@@ -207,7 +209,7 @@ def main():
     try:
         for p in pmds.values():
             p.wait_listening()
-        sw = Switch(binary, tmp)
+        sw = Switch(binary, tmp, cores=CORES)
         sw.ok({"op": "segment_add", "name": "blue"})
         sw.ok({"op": "segment_add", "name": "red", "default": "allow"})
         for n in "abc":
