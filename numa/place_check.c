@@ -59,6 +59,9 @@ static int check_vm_cpus(const struct numa_placer *p, unsigned int s,
 			FAIL("VM %s: holds part of a core (CPU %d)", a->vm_id,
 			     a->cpus[i]);
 	}
+	for (unsigned int i = 0; !ded && i < a->spec.vcpus; i++)
+		if (a->vcpu_cpus[i] != -1)
+			FAIL("VM %s: shared vCPU %u pinned", a->vm_id, i);
 	for (unsigned int i = 0; ded && i < a->spec.vcpus; i++) {
 		bool in = false;
 

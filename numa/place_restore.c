@@ -73,6 +73,27 @@ static int restore_cores(const struct numa_placer *p,
 	return 0;
 }
 
+/* cpu_node (what the VMM binds memory to) must be the cores' node, or -1
+ * when they span nodes. */
+static int restore_cpu_node(const struct numa_placer *p,
+                            const struct numa_alloc *a, const struct plan *plan,
+                            struct numa_place_err *err)
+{
+	const struct numa_topo *t = p->topo;
+	unsigned int node = t->cores[plan->cores[0]].node;
+	int want = t->nodes[node].os_index;
+
+	for (unsigned int i = 1; i < plan->nr_cores; i++)
+		if (t->cores[plan->cores[i]].node != node)
+			want = -1;
+	if (a->cpu_node == want)
+		return 0;
+	err->field = "cpu_node";
+	place_err(err, "VM %s: cpu_node %d, but its CPUs say %d", a->vm_id,
+	          a->cpu_node, want);
+	return -EINVAL;
+}
+
 /* The cores must be free, or (shared) in this group's pool on one node. */
 static int restore_claim(const struct numa_placer *p,
                          const struct numa_alloc *a, struct plan *plan,
@@ -101,19 +122,21 @@ static int restore_claim(const struct numa_placer *p,
 		          a->vm_id, cpu, place_core_owner(p, c));
 		return -EBUSY;
 	}
-	for (unsigned int i = 0; !shared && i < a->spec.vcpus; i++) {
+	for (unsigned int i = 0; i < a->spec.vcpus; i++) {
 		bool found = false;
 
-		for (unsigned int k = 0; k < a->nr_cpus; k++)
+		/* a shared VM's vCPUs float: a pinned one would land on
+		 * whatever CPU the file says, maybe another VM's */
+		for (unsigned int k = 0; !shared && k < a->nr_cpus; k++)
 			found |= a->cpus[k] == a->vcpu_cpus[i];
-		if (found)
+		if (found || (shared && a->vcpu_cpus[i] == -1))
 			continue;
 		err->field = "vcpus";
 		place_err(err, "VM %s: vCPU %u on CPU %d, outside its CPUs",
 		          a->vm_id, i, a->vcpu_cpus[i]);
 		return -EINVAL;
 	}
-	return 0;
+	return restore_cpu_node(p, a, plan, err);
 }
 
 static int restore_memory(const struct numa_placer *p,

@@ -687,6 +687,16 @@ START_TEST(test_restart_rebuilds_same_allocation)
 	snprintf(a1.vm_id, sizeof(a1.vm_id), "thief");
 	ck_assert_int_eq(numa_place_restore(q, &a1, &err), -EBUSY);
 	ck_assert_ptr_nonnull(strstr(err.message, "already reserved by next"));
+	/* a tampered file: a shared VM with a pinned vCPU, a wrong node */
+	ck_assert_int_eq(numa_place_release(q, "next"), 0);
+	a1.cpu_node = (a1.cpu_node + 1) % 4;
+	ck_assert_int_eq(numa_place_restore(q, &a1, &err), -EINVAL);
+	ck_assert_str_eq(err.field, "cpu_node");
+	ck_assert_int_eq(place("sh", 1, 64, NUMA_CPUS_SHARED, -1, NULL, &b), 0);
+	ck_assert_int_eq(numa_place_release(pl, "sh"), 0);
+	b.vcpu_cpus[0] = b.cpus[0];
+	ck_assert_int_eq(numa_place_restore(pl, &b, &err), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err.message, "vCPU 0"));
 	free(before);
 	free(after);
 	numa_placer_free(q);
