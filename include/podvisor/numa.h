@@ -93,6 +93,20 @@ int numa_topo_set_hugepages(struct numa_topo *topo, unsigned int node,
 
 /* ---- placement ------------------------------------------------------- */
 
+/*
+ * Policy in short. Dedicated VMs take whole free cores (every SMT sibling)
+ * on one node: the node with the fewest free cores that fits, then the
+ * least free memory. Shared VMs join their isolation group's pool on one
+ * node; a pool grows by free cores so that its vCPUs stay <= its PUs x
+ * shared_overcommit, and shrinks to the union of its members' CPUs when a
+ * member leaves. Dedicated cores, pools of different groups and
+ * housekeeping cores never overlap, so two groups never share a core.
+ * Limitations: hugepages are 2 MiB pages only (1 GiB pages are reported,
+ * not allocated); shared VMs never span nodes; a spanning VM's memory is
+ * split by vCPU share and podvisor-vmm gets numa_node -1 for it (no
+ * per-guest-node binding yet).
+ */
+
 enum numa_cpus_mode {
 	NUMA_CPUS_SHARED = 0, /* float over the isolation group's pool */
 	NUMA_CPUS_DEDICATED,  /* whole physical cores, one vCPU per PU */
