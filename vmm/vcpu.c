@@ -108,7 +108,16 @@ static void vcpu_exit_io(struct vcpu *v)
 	uint32_t size = run->io.size;
 
 	/* String I/O (rep ins/outs) arrives as count items back to back in
-	 * the kvm_run page; the page bounds them, KVM checks it. */
+	 * the kvm_run mapping; KVM keeps them inside it, checked anyway so a
+	 * kernel bug cannot make us write past the mapping. */
+	if (run->io.data_offset > (uint64_t)v->vm->kvm.vcpu_mmap_size ||
+	    (uint64_t)run->io.count * size >
+	        v->vm->kvm.vcpu_mmap_size - run->io.data_offset) {
+		vm_request_stop(v->vm, VM_EXIT_INTERNAL,
+		                "KVM internal error: port I/O data outside "
+		                "the kvm_run mapping");
+		return;
+	}
 	for (uint32_t i = 0; i < run->io.count; i++) {
 		int r = io_bus_access(&v->vm->pio, run->io.port,
 		                      data + (size_t)i * size, size, wr);
