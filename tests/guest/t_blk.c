@@ -3,7 +3,7 @@
  * virtio-blk (VIRTIO 1.2 section 5.2): read what the host wrote, write a
  * pattern, FLUSH, read it back, GET_ID, out-of-range and unknown requests,
  * an MSI-X interrupt per completion, and a read-only disk refusing writes.
- * Command line: test=blk sectors=<n> serial=<id> ro=<0|1>.
+ * Command line: test=blk sectors=<n> serial=<id> ro=<0|1> [disk=<index>].
  * Sector s holds 32 copies of "hostdata-s%05u\n" from the host test and
  * "guestdat-s%05u\n" after the guest writes it; the host checks the image.
  */
@@ -82,7 +82,7 @@ static bool setup(bool ro)
 {
 	uint64_t want = BLK_F_FLUSH | BLK_F_RO;
 
-	if (!virtio_find(&blk, VIRTIO_ID_BLK, 0, "blk") ||
+	if (!virtio_find(&blk, VIRTIO_ID_BLK, (int)arg_u64("disk", 0), "blk") ||
 	    !virtio_init(&blk, want))
 		return false;
 	hdr = palloc(sizeof(*hdr), 16);

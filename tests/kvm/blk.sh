@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: Apache-2.0
 # virtio-blk: the guest reads what the host wrote, writes a pattern, flushes
 # and reads it back; the host then finds the pattern in the image file. A
-# read-only disk refuses the write and the file stays byte-identical.
+# read-only disk refuses the write and the file stays byte-identical; with two
+# disks the guest writes the second and the first stays untouched.
 . "$(dirname "$0")/lib.sh"
 need_kvm
 
@@ -46,4 +47,16 @@ expect_rc 0 "guest powers off after the checks"
 expect_pass blk_ro_feature blk_capacity blk_ro_write_refused blk_ro_data_intact
 expect_clean
 cmp -s "$T/ro.img" "$T/ro.orig" || err "the read-only image changed"
+# two disks: the guest writes the second; the first stays as the host made it
+make_image "$T/d0.img"
+make_image "$T/d1.img"
+cp "$T/d0.img" "$T/d0.orig"
+run_vmm 60 --memory 128 --disk "$T/d0.img,serial=first" --disk "$T/d1.img,serial=second" \
+	--cmdline "test=blk sectors=$SECTORS serial=second ro=0 disk=1"
+expect_rc 0 "guest powers off after the checks"
+expect_pass blk_capacity blk_read_host_data blk_write blk_read_back blk_get_id
+expect_clean
+cmp -s "$T/d0.img" "$T/d0.orig" || err "writing disk 1 changed disk 0"
+cmp -s <(get_sector "$T/d1.img" 1) <(sector_data guestdat 1) ||
+	err "disk 1 sector 1 does not hold the guest's pattern"
 finish
