@@ -147,9 +147,11 @@ static int kvm_routes_commit(struct kvm_vm *vm)
 }
 
 /*
- * The same table KVM installs by default: GSI i reaches IOAPIC pin i, and
- * GSIs 0-15 also the 8259 pair (master 0-7, slave 8-15). Rebuilt here because
- * KVM_SET_GSI_ROUTING replaces the whole table.
+ * The same table KVM installs with the irqchip: GSI i reaches IOAPIC pin i,
+ * and GSIs 0-15 also the 8259 pair (master 0-7, slave 8-15). Kept here
+ * because KVM_SET_GSI_ROUTING replaces the whole table; not committed until
+ * the first MSI route, as every commit waits for an SRCU grace period
+ * (milliseconds of start-up time on a busy host).
  */
 static int kvm_routes_init(struct kvm_vm *vm)
 {
@@ -168,7 +170,7 @@ static int kvm_routes_init(struct kvm_vm *vm)
 	memset(vm->msi_used, 0, sizeof(vm->msi_used));
 	for (uint32_t gsi = 0; gsi < KVM_IOAPIC_PINS; gsi++)
 		vm->msi_used[gsi] = 1;
-	return kvm_routes_commit(vm);
+	return 0;
 }
 
 int kvm_vm_create(struct kvm_vm *vm)
