@@ -249,21 +249,51 @@ struct json_object *api_error_new(const char *code, const char *field,
 	return root;
 }
 
-void api_reply_error(struct api_request *req, int status, const char *code,
-                     const char *field, const char *fmt, ...)
-{
-	char msg[512];
-	va_list ap;
+static void reply_error_v(struct api_request *req, int status, const char *code,
+                          const char *field, struct json_object *detail,
+                          const char *fmt, va_list ap)
+    __attribute__((format(printf, 6, 0)));
 
-	va_start(ap, fmt);
+static void reply_error_v(struct api_request *req, int status, const char *code,
+                          const char *field, struct json_object *detail,
+                          const char *fmt, va_list ap)
+{
+	struct json_object *e, *inner;
+	char msg[512];
+
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
 	pv_log(status >= 500 ? PV_LOG_ERR : PV_LOG_WARN,
 	       "%s %s (uid %u pid %d)%s%s: %d %s: %s", req->method,
 	       evhttp_request_get_uri(req->ev), (unsigned)req->cred.uid,
 	       (int)req->cred.pid, req->subject[0] ? ": " : "", req->subject,
 	       status, code, msg);
-	api_reply_json(req, status, api_error_new(code, field, msg));
+	e = api_error_new(code, field, msg);
+	if (detail && json_object_object_get_ex(e, "error", &inner))
+		json_object_object_add(inner, "detail", detail);
+	else
+		json_object_put(detail);
+	api_reply_json(req, status, e);
+}
+
+void api_reply_error(struct api_request *req, int status, const char *code,
+                     const char *field, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	reply_error_v(req, status, code, field, NULL, fmt, ap);
+	va_end(ap);
+}
+
+void api_reply_error_detail(struct api_request *req, int status,
+                            const char *code, const char *field,
+                            struct json_object *detail, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	reply_error_v(req, status, code, field, detail, fmt, ap);
+	va_end(ap);
 }
 
 /* ---- dispatch ---- */

@@ -121,6 +121,12 @@ void api_reply_error(struct api_request *req, int status, const char *code,
                      const char *field, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
 
+/* Same, with a detail object added as "error.detail" (ownership taken). */
+void api_reply_error_detail(struct api_request *req, int status,
+                            const char *code, const char *field,
+                            struct json_object *detail, const char *fmt, ...)
+    __attribute__((format(printf, 6, 7)));
+
 #define API_E_INVALID     "invalid_argument"       /* 400 */
 #define API_E_FORBIDDEN   "forbidden"              /* 403 */
 #define API_E_NOT_FOUND   "not_found"              /* 404 */

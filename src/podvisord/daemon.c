@@ -11,6 +11,7 @@
 #include <event2/event.h>
 #include <json-c/json.h>
 
+#include "podvisor/api.h"
 #include "podvisor/log.h"
 #include "podvisor/util.h"
 #include "pod.h"
@@ -97,8 +98,15 @@ int pod_transition(struct pod *p, enum pod_event ev, uid_t uid, const char *why)
 	log_info("audit: vm %s (%s): %s -> %s by %s (%s)%s%s", p->id,
 	         p->spec.name, pod_state_name(p->state), pod_state_name(next),
 	         who, pod_event_name(ev), why ? ": " : "", why ? why : "");
+	/* The record matters for what a restarted daemon cannot ask a
+	 * live VMM: whether it should exist at all, and why it ended. */
+	bool save =
+	    pod_state_has_process(p->state) != pod_state_has_process(next) ||
+	    next == POD_FAILED || next == POD_STOPPED;
+
 	p->state = next;
-	pod_store_save(p);
+	if (save)
+		pod_store_save(p);
 	return 0;
 }
 
@@ -150,6 +158,52 @@ json_object *pod_to_json(const struct pod *p)
 		json_object_object_add(o, "vsock_socket",
 		                       json_object_new_string(path));
 	}
+	if (p->placed)
+		json_object_object_add(o, "placement",
+		                       numa_alloc_to_json(&p->alloc));
 	json_object_object_add(o, "spec", pod_spec_to_json(&p->spec));
 	return o;
+}
+
+int pod_place(struct pod *p, struct api_request *req)
+{
+	struct numa_place_err err = {0};
+	struct numa_spec ns;
+	json_object *view;
+	int r;
+
+	if (p->placed)
+		return 0;
+	r = numa_spec_from_json(p->spec.placement, p->spec.vcpus,
+	                        p->spec.memory_mib, &ns, &err);
+	if (r == 0)
+		r = numa_place_vm(p->d->placer, p->id, &ns, &p->alloc, &err);
+	if (r == -ENOSPC) {
+		api_reply_error_detail(req, 507, "placement_no_fit",
+		                       err.field ? err.field : "placement",
+		                       numa_place_nofit_json(p->d->placer, &ns),
+		                       "%s", err.message);
+		return r;
+	}
+	if (r < 0) {
+		api_reply_error(req, numa_place_http_status(r),
+		                r == -EINVAL ? API_E_INVALID : API_E_CONFLICT,
+		                err.field ? err.field : "placement", "%s",
+		                err.message);
+		return r;
+	}
+	p->placed = true;
+	view = numa_alloc_to_json(&p->alloc);
+	log_info("vm %s (%s): placed: %s", p->id, p->spec.name,
+	         json_object_to_json_string(view));
+	json_object_put(view);
+	return 0;
+}
+
+void pod_unplace(struct pod *p)
+{
+	if (!p->placed)
+		return;
+	numa_place_release(p->d->placer, p->id);
+	p->placed = false;
 }

@@ -91,6 +91,8 @@ json_object *host_to_json(struct daemon *d)
 		                       json_object_new_int((int)counts[s]));
 	json_object_object_add(o, "vms", vms);
 	json_object_object_add(o, "vmm", json_object_new_string(d->vmm_path));
+	if (d->placer)
+		json_object_object_add(o, "numa", numa_host_to_json(d->placer));
 	return o;
 }
 

@@ -39,8 +39,11 @@ static void usage(FILE *f)
 	    "  --cmdline TEXT        default kernel command line\n"
 	    "  --admin-gid GID|NAME  group allowed to change state (root "
 	    "always is)\n"
-	    "  --vcpu-overcommit N   vCPUs per host CPU before 503 (default "
+	    "  --vcpu-overcommit N   vCPUs per host CPU before 503, and per\n"
+	    "                        shared-pool CPU for placement (default "
 	    "4)\n"
+	    "  --topology SRC        place VMs on an hwloc synthetic topology\n"
+	    "                        or XML file instead of this host\n"
 	    "  --log-level LEVEL     error, warn, info (default) or debug\n"
 	    "  --help, --version\n",
 	    PODVISOR_LIBEXECDIR);
@@ -113,6 +116,7 @@ enum {
 	OPT_ADMIN_GID,
 	OPT_OVERCOMMIT,
 	OPT_LOG_LEVEL,
+	OPT_TOPOLOGY,
 	OPT_VERSION,
 };
 
@@ -128,6 +132,7 @@ static const struct option long_opts[] = {
     {"admin-gid", required_argument, NULL, OPT_ADMIN_GID},
     {"vcpu-overcommit", required_argument, NULL, OPT_OVERCOMMIT},
     {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
+    {"topology", required_argument, NULL, OPT_TOPOLOGY},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, OPT_VERSION},
     {NULL, 0, NULL, 0},
@@ -200,6 +205,9 @@ static int parse_opt(int c, const char *arg, struct daemon *d,
 			return 2;
 		}
 		break;
+	case OPT_TOPOLOGY:
+		d->topology = arg;
+		break;
 	case 'h':
 		usage(stdout);
 		return 0;
@@ -252,6 +260,25 @@ static int prepare_dirs(struct daemon *d)
 	return 0;
 }
 
+/* Host topology (or --topology) and the placer that hands out CPUs. */
+static int placer_start(struct daemon *d)
+{
+	struct numa_place_config cfg = {.shared_overcommit =
+	                                    d->vcpu_overcommit};
+	struct numa_place_err err = {0};
+	int r = numa_topo_load(d->topology, &d->topo);
+
+	if (r < 0)
+		return log_err_errno(r,
+		                     "--topology %s: cannot load it; give an "
+		                     "hwloc synthetic description or XML file",
+		                     d->topology ? d->topology : "(host)");
+	r = numa_placer_new(d->topo, &cfg, &d->placer, &err);
+	if (r < 0)
+		return log_err_errno(r, "placement: %s", err.message);
+	return 0;
+}
+
 static int serve(struct daemon *d, gid_t admin_gid)
 {
 	struct event *evs[3];
@@ -265,6 +292,9 @@ static int serve(struct daemon *d, gid_t admin_gid)
 	evs[2] = evsignal_new(d->base, SIGINT, on_term, d);
 	for (int i = 0; i < 3; i++)
 		event_add(evs[i], NULL);
+	r = placer_start(d);
+	if (r < 0)
+		goto out;
 	pod_store_load_all(d);
 	pod_vmm_reap(d); /* children that exited before the handler existed */
 	r = daemon_api_start(d);
@@ -290,6 +320,8 @@ out:
 	for (int i = 0; i < 3; i++)
 		event_free(evs[i]);
 	event_base_free(d->base);
+	numa_placer_free(d->placer);
+	numa_topo_free(d->topo);
 	return r;
 }
 

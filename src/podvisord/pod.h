@@ -19,6 +19,7 @@
 #include <sys/types.h>
 #include <time.h>
 
+#include "podvisor/numa.h"
 #include "spec.h"
 #include "state.h"
 
@@ -48,6 +49,8 @@ struct pod {
 	unsigned int reboots;
 	char reason[384]; /* why it stopped or failed */
 	char dir[256];    /* run dir of this VM */
+	bool placed;      /* alloc is reserved in the placer */
+	struct numa_alloc alloc;
 };
 
 struct daemon {
@@ -61,6 +64,9 @@ struct daemon {
 	struct pod_spec_defaults defaults;
 	unsigned int vcpu_overcommit;
 	struct pod *pods;
+	const char *topology; /* --topology: hwloc synthetic/XML, NULL host */
+	struct numa_topo *topo;
+	struct numa_placer *placer;
 	uint64_t vmm_exits[3]; /* by enum pod_exit_kind */
 	uint64_t vmm_spawns;
 };
@@ -80,13 +86,23 @@ int pod_transition(struct pod *p, enum pod_event ev, uid_t uid,
 struct json_object *pod_to_json(const struct pod *p);
 void pod_path(const struct pod *p, const char *file, char *buf, size_t size);
 
+/*
+ * Reserves host CPUs and memory for p (numa/). On failure replies (400,
+ * 507 with what is free, ...) and returns the negative errno.
+ */
+int pod_place(struct pod *p, struct api_request *req);
+/* Gives the reservation back (VMM gone). */
+void pod_unplace(struct pod *p);
+
 /* ---- persistence (store.c) ---- */
 int pod_store_save(const struct pod *p);
 int pod_store_remove(const struct pod *p);
 /* Reads every record, re-attaches to VMMs still running. */
 int pod_store_load_all(struct daemon *d);
-/* tmp + fsync + rename + fsync(dir). */
-int pod_write_atomic(const char *path, const char *data, size_t len);
+/* tmp + rename; durable adds fsync of the file and its dir (the state
+ * dir needs it, the run dir is volatile anyway: 20 ms per fsync here). */
+int pod_write_atomic(const char *path, const char *data, size_t len,
+                     bool durable);
 int pod_mkdir_p(const char *path, mode_t mode);
 
 /* ---- VMM processes (vmm.c) ---- */

@@ -69,12 +69,15 @@ static bool boot(struct api_request *req, struct pod *p)
 		                "%s", why);
 		return false;
 	}
+	if (pod_place(p, req) < 0)
+		return false;
 	pod_transition(p, POD_EV_START, api_request_peer_uid(req), "boot");
 	p->reboots = 0;
 	if (pod_vmm_spawn(p) < 0) {
 		snprintf(p->reason, sizeof(p->reason),
 		         "could not start %.200s; see podvisord's log",
 		         p->d->vmm_path);
+		pod_unplace(p);
 		pod_transition(p, POD_EV_EXIT_FAIL, (uid_t)-1, p->reason);
 		api_reply_error(req, 500, API_E_INTERNAL, NULL, "vm %s: %s",
 		                p->id, p->reason);
@@ -124,7 +127,12 @@ static void h_create(struct api_request *req, void *ctx)
 	}
 	log_info("audit: vm %s (%s): created by uid %u", p->id, p->spec.name,
 	         (unsigned)api_request_peer_uid(req));
-	pod_store_save(p);
+	/* A VM that cannot be placed is not created at all (507). */
+	if (pod_place(p, req) < 0) {
+		pod_destroy(p);
+		return;
+	}
+	/* boot() persists the record with its first state change. */
 	if (boot(req, p))
 		api_reply_json(req, 201, pod_to_json(p));
 }
@@ -150,6 +158,7 @@ static void h_delete(struct api_request *req, void *ctx)
 		                (int)p->pid, p->spec.name);
 		return;
 	}
+	pod_unplace(p);
 	log_info("audit: vm %s (%s): deleted by uid %u", p->id, p->spec.name,
 	         (unsigned)uid);
 	pod_vmm_cleanup(p);

@@ -8,6 +8,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "podvisor/numa.h"
+#include "podvisor/util.h"
 #include "spec.h"
 
 static int fail(struct pod_spec_error *e, const char *field, const char *fmt,
@@ -362,16 +364,14 @@ static int parse_labels(json_object *in, struct pod_spec *s,
 	return 0;
 }
 
+/* The placement object is numa/'s to define: it validates it here so a
+ * bad one is refused at POST time, and places the VM at boot. */
 static int parse_placement(json_object *in, struct pod_spec *s,
                            struct pod_spec_error *e)
 {
-	static const char *const known[] = {
-	    "dedicated", "numa_node", "isolation_group", "hugepages", NULL};
+	struct numa_place_err nerr = {0};
+	struct numa_spec ns;
 	json_object *v;
-	uint64_t node = 0;
-	bool b = false;
-	char *grp = NULL;
-	int r;
 
 	if (!json_object_object_get_ex(in, "placement", &v) ||
 	    json_object_is_type(v, json_type_null))
@@ -379,22 +379,12 @@ static int parse_placement(json_object *in, struct pod_spec *s,
 	if (!json_object_is_type(v, json_type_object))
 		return fail(e, "placement",
 		            "placement must be an object like "
-		            "{\"numa_node\": 0, \"dedicated\": true}");
-	r = check_keys(v, "placement.", known, e);
-	if (r == 0)
-		r = get_bool(v, "dedicated", "placement.dedicated", &b, e);
-	if (r == 0)
-		r = get_bool(v, "hugepages", "placement.hugepages", &b, e);
-	if (r == 0)
-		r = get_uint(v, "numa_node", "placement.numa_node", 0, 1023,
-		             &node, e);
-	if (r == 0)
-		r = get_str(v, "isolation_group", "placement.isolation_group",
-		            63, &grp, e);
-	free(grp);
-	if (r == 0)
-		s->placement = json_object_get(v);
-	return r;
+		            "{\"cpus\": \"dedicated\", \"numa_node\": 0}");
+	if (numa_spec_from_json(v, s->vcpus, s->memory_mib, &ns, &nerr) < 0)
+		return fail(e, nerr.field ? nerr.field : "placement", "%s",
+		            nerr.message);
+	s->placement = json_object_get(v);
+	return 0;
 }
 
 static int parse_basics(json_object *in, const struct pod_spec_defaults *d,
@@ -607,10 +597,40 @@ void pod_spec_fill_macs(struct pod_spec *s, const char *id)
 	}
 }
 
-json_object *pod_vmm_config(const struct pod_spec *s,
-                            const struct pod_vmm_paths *p)
+static void placement_config(json_object *o, const struct numa_alloc *a)
 {
-	json_object *o = json_object_new_object(), *vs, *pl;
+	struct vm_config c = {.housekeeping_cpus = NULL};
+	unsigned int n = MIN(a->spec.vcpus, VM_MAX_VCPUS), pinned = 0;
+
+	if (numa_alloc_to_vm_config(a, &c) < 0)
+		return;
+	for (unsigned int i = 0; i < n; i++)
+		pinned += c.vcpu_cpus[i] >= 0;
+	/* Shared VMs float (every entry -1): the key is left out, because
+	 * podvisor-vmm's parser takes only CPU numbers there. */
+	if (pinned == n) {
+		json_object *cpus = json_object_new_array();
+
+		for (unsigned int i = 0; i < n; i++)
+			json_object_array_add(
+			    cpus, json_object_new_int(c.vcpu_cpus[i]));
+		json_object_object_add(o, "vcpu_cpus", cpus);
+	}
+	add_str(o, "housekeeping_cpus", c.housekeeping_cpus);
+	json_object_object_add(o, "numa_node",
+	                       json_object_new_int(c.numa_node));
+	json_object_object_add(o, "numa_preferred",
+	                       json_object_new_boolean(c.numa_preferred));
+	json_object_object_add(o, "hugepages",
+	                       json_object_new_boolean(a->spec.hugepages));
+	free(c.housekeeping_cpus);
+}
+
+json_object *pod_vmm_config(const struct pod_spec *s,
+                            const struct pod_vmm_paths *p,
+                            const struct numa_alloc *alloc)
+{
+	json_object *o = json_object_new_object(), *vs;
 
 	add_str(o, "name", s->name);
 	add_str(o, "kernel", s->kernel);
@@ -633,11 +653,7 @@ json_object *pod_vmm_config(const struct pod_spec *s,
 		add_str(vs, "uds_path", p->vsock_uds);
 		json_object_object_add(o, "vsock", vs);
 	}
-	if (s->placement &&
-	    json_object_object_get_ex(s->placement, "numa_node", &pl))
-		json_object_object_add(o, "numa_node", json_object_get(pl));
-	if (s->placement &&
-	    json_object_object_get_ex(s->placement, "hugepages", &pl))
-		json_object_object_add(o, "hugepages", json_object_get(pl));
+	if (alloc)
+		placement_config(o, alloc);
 	return o;
 }

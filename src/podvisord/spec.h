@@ -49,7 +49,7 @@ struct pod_spec {
 	struct pod_net nets[VM_MAX_NETS];
 	unsigned int nr_nets;
 	json_object *labels;    /* object of strings; never NULL */
-	json_object *placement; /* object as given, or NULL */
+	json_object *placement; /* object as given (numa/ validated), or NULL */
 };
 
 struct pod_spec_defaults {
@@ -89,9 +89,14 @@ struct pod_vmm_paths {
 	const char *run_dir; /* for default vhost-user sockets */
 };
 
-/* podvisor-vmm's --config document (keys of struct vm_config). */
+struct numa_alloc;
+
+/* podvisor-vmm's --config document (keys of struct vm_config), with the
+ * placement decision (vCPU pinning, housekeeping CPUs, memory node) when
+ * alloc is not NULL. */
 json_object *pod_vmm_config(const struct pod_spec *spec,
-                            const struct pod_vmm_paths *paths);
+                            const struct pod_vmm_paths *paths,
+                            const struct numa_alloc *alloc);
 
 /* Names are [A-Za-z0-9][A-Za-z0-9_.-]{0,62}. */
 bool pod_name_valid(const char *s);

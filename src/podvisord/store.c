@@ -57,7 +57,8 @@ static int fsync_dir_of(const char *path)
 	return r;
 }
 
-int pod_write_atomic(const char *path, const char *data, size_t len)
+int pod_write_atomic(const char *path, const char *data, size_t len,
+                     bool durable)
 {
 	char tmp[PATH_MAX];
 	_cleanup_close_ int fd = -1;
@@ -69,7 +70,7 @@ int pod_write_atomic(const char *path, const char *data, size_t len)
 	if (fd < 0)
 		return log_err_errno(errno, "create %s", tmp);
 	r = pv_write_full(fd, data, len);
-	if (r == 0 && fsync(fd) < 0)
+	if (r == 0 && durable && fsync(fd) < 0)
 		r = -errno;
 	if (r == 0 && rename(tmp, path) < 0)
 		r = -errno;
@@ -77,7 +78,7 @@ int pod_write_atomic(const char *path, const char *data, size_t len)
 		unlink(tmp);
 		return log_err_errno(r, "write %s", path);
 	}
-	return fsync_dir_of(path);
+	return durable ? fsync_dir_of(path) : 0;
 }
 
 static void record_path(const struct daemon *d, const char *id, char *buf,
@@ -100,9 +101,12 @@ int pod_store_save(const struct pod *p)
 	    o, "state", json_object_new_string(pod_state_name(p->state)));
 	json_object_object_add(o, "reason", json_object_new_string(p->reason));
 	json_object_object_add(o, "spec", pod_spec_to_json(&p->spec));
+	if (p->placed)
+		json_object_object_add(o, "placement",
+		                       numa_alloc_to_json(&p->alloc));
 	text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY);
 	record_path(p->d, p->id, path, sizeof(path));
-	r = pod_write_atomic(path, text, strlen(text));
+	r = pod_write_atomic(path, text, strlen(text), true);
 	json_object_put(o);
 	return r;
 }
@@ -137,10 +141,29 @@ static const char *jstr(json_object *o, const char *key)
 	return json_object_get_string(v);
 }
 
+/* A VMM still running keeps the CPUs and memory it was given. */
+static void restore_placement(struct pod *p, json_object *prev)
+{
+	struct numa_place_err err = {0};
+	int r = numa_alloc_from_json(prev, &p->alloc, &err);
+
+	if (r == 0)
+		r = numa_place_restore(p->d->placer, &p->alloc, &err);
+	if (r < 0) {
+		log_warn(
+		    "vm %s (%s): its placement could not be restored (%s); "
+		    "its CPUs are not reserved",
+		    p->id, p->spec.name, err.message);
+		return;
+	}
+	p->placed = true;
+	pod_store_save(p);
+}
+
 static int load_one(struct daemon *d, const char *path, const char *id)
 {
 	struct pod_spec_defaults defs = {.check_files = false};
-	json_object *o = json_object_from_file(path), *v;
+	json_object *o = json_object_from_file(path), *v, *prev = NULL;
 	struct pod_spec_error err;
 	struct pod_spec spec;
 	const char *st, *reason;
@@ -173,8 +196,10 @@ static int load_one(struct daemon *d, const char *path, const char *id)
 	p->state =
 	    st && pod_state_parse(st) >= 0 ? pod_state_parse(st) : POD_FAILED;
 	snprintf(p->reason, sizeof(p->reason), "%s", reason ? reason : "");
+	json_object_object_get_ex(o, "placement", &prev);
+	if (pod_vmm_reattach(p) == 0 && prev)
+		restore_placement(p, prev);
 	json_object_put(o);
-	pod_vmm_reattach(p);
 	return 0;
 }
 

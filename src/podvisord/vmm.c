@@ -131,8 +131,8 @@ static void on_vmm_exit(struct pod *p, int wstatus)
 	last_log_line(p, last, sizeof(last));
 	if (wstatus >= 0 && (!WIFEXITED(wstatus) || WEXITSTATUS(wstatus) == 0))
 		last[0] = '\0';
-	snprintf(p->reason, sizeof(p->reason), "VMM pid %d exited: %s%s%s", (int)p->pid,
-		 what, last[0] ? "; last log: " : "", last);
+	snprintf(p->reason, sizeof(p->reason), "VMM pid %d exited: %s%s%s",
+	         (int)p->pid, what, last[0] ? "; last log: " : "", last);
 	pv_log(kind == POD_EXIT_CLEAN ? PV_LOG_INFO : PV_LOG_WARN,
 	       "vm %s (%s): %s", p->id, p->spec.name, p->reason);
 	stop_watching(p);
@@ -142,11 +142,14 @@ static void on_vmm_exit(struct pod *p, int wstatus)
 	if (kind == POD_EXIT_REBOOT && p->state != POD_STOPPING &&
 	    ++p->reboots <= MAX_GUEST_REBOOTS) {
 		pod_transition(p, POD_EV_REBOOT, (uid_t)-1, "guest reboot");
-		if (pod_vmm_spawn(p) < 0)
+		if (pod_vmm_spawn(p) < 0) {
+			pod_unplace(p);
 			pod_transition(p, POD_EV_EXIT_FAIL, (uid_t)-1,
 			               "respawn failed");
+		}
 		return;
 	}
+	pod_unplace(p);
 	ev = kind == POD_EXIT_CLEAN ? POD_EV_EXIT_OK : POD_EV_EXIT_FAIL;
 	pod_transition(p, ev, (uid_t)-1, what);
 }
@@ -184,12 +187,16 @@ static void on_probe(evutil_socket_t fd, short what, void *arg)
 	char sock[PATH_MAX];
 	uint64_t now = pv_now_ns();
 	struct timeval tv = {0, 5000};
+	char *body = NULL;
 	int status = 0, r;
 
 	(void)fd;
 	(void)what;
 	pod_path(p, "control.sock", sock, sizeof(sock));
-	r = api_client_request(sock, "GET", "/v1/vm", NULL, &status, NULL);
+	/* Short timeout: this runs on the daemon's only thread. */
+	r = api_client_request_raw(sock, "GET", "/v1/vm", NULL,
+	                           PROBE_TIMEOUT_MS, &status, &body, NULL);
+	free(body);
 	if (r == 0 && status == 200) {
 		p->boot_ms = (int64_t)((now - p->spawn_ns) / 1000000);
 		event_free(p->probe_ev);
@@ -235,9 +242,9 @@ static int write_config(struct pod *p, char *cfg, size_t size)
 	pod_path(p, "vm.json", cfg, size);
 	unlink(control);
 	unlink(vsock);
-	o = pod_vmm_config(&p->spec, &paths);
+	o = pod_vmm_config(&p->spec, &paths, p->placed ? &p->alloc : NULL);
 	text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY);
-	r = pod_write_atomic(cfg, text, strlen(text));
+	r = pod_write_atomic(cfg, text, strlen(text), false);
 	json_object_put(o);
 	return r;
 }
@@ -264,7 +271,7 @@ static void write_pid_file(struct pod *p)
 	int n = snprintf(text, sizeof(text), "%d\n", (int)p->pid);
 
 	pod_path(p, "vmm.pid", path, sizeof(path));
-	pod_write_atomic(path, text, (size_t)n);
+	pod_write_atomic(path, text, (size_t)n, false);
 }
 
 int pod_vmm_spawn(struct pod *p)

@@ -193,7 +193,7 @@ START_TEST(test_vmm_config_and_macs)
 	pod_spec_fill_macs(&s, "0123456789ab");
 	ck_assert(s.nets[0].has_mac);
 	ck_assert_uint_eq(s.nets[0].mac[0], 0x02);
-	c = pod_vmm_config(&s, &paths);
+	c = pod_vmm_config(&s, &paths, NULL);
 	ck_assert(json_object_object_get_ex(c, "api_socket", &v));
 	ck_assert_str_eq(json_object_get_string(v), "/r/c.sock");
 	ck_assert(json_object_object_get_ex(c, "console_log", &v));
