@@ -177,10 +177,23 @@ static struct api_server *srv;
 static pthread_t loop_thread;
 static char sock_path[64];
 
+static volatile int loop_stop;
+static struct event *tick;
+
+static void on_tick(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+}
+
+/* A break requested before the loop starts would be lost, so the loop
+ * wakes up every few ms and checks a flag instead. */
 static void *loop_main(void *arg)
 {
 	(void)arg;
-	event_base_loop(base, EVLOOP_NO_EXIT_ON_EMPTY);
+	while (!loop_stop)
+		event_base_loop(base, EVLOOP_ONCE);
 	return NULL;
 }
 
@@ -195,14 +208,18 @@ static void live_setup(void)
 	ck_assert_int_eq(
 	    api_server_new(base, sock_path, 0660, live_routes, 4, NULL, &srv),
 	    0);
+	loop_stop = 0;
+	tick = event_new(base, -1, EV_PERSIST, on_tick, NULL);
+	event_add(tick, &(struct timeval){0, 5000});
 	ck_assert_int_eq(pthread_create(&loop_thread, NULL, loop_main, NULL),
 	                 0);
 }
 
 static void live_teardown(void)
 {
-	event_base_loopbreak(base);
+	loop_stop = 1;
 	pthread_join(loop_thread, NULL);
+	event_free(tick);
 	api_server_free(srv);
 	event_base_free(base);
 	ck_assert_int_eq(access(sock_path, F_OK), -1);
