@@ -169,7 +169,6 @@ int pod_place(struct pod *p, struct api_request *req)
 {
 	struct numa_place_err err = {0};
 	struct numa_spec ns;
-	json_object *view;
 	int r;
 
 	if (p->placed)
@@ -193,10 +192,6 @@ int pod_place(struct pod *p, struct api_request *req)
 		return r;
 	}
 	p->placed = true;
-	view = numa_alloc_to_json(&p->alloc);
-	log_info("vm %s (%s): placed: %s", p->id, p->spec.name,
-	         json_object_to_json_string(view));
-	json_object_put(view);
 	return 0;
 }
 

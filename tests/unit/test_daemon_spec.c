@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "podvisor/numa.h"
 #include "spec.h"
 
 static char kernel[64], initrd[64];
@@ -210,6 +211,60 @@ START_TEST(test_vmm_config_and_macs)
 }
 END_TEST
 
+/* A dedicated 2-vCPU VM on a synthetic host: the VMM config pins both
+ * vCPUs to distinct CPUs off the housekeeping core, binds memory to the
+ * node; a shared VM floats (no vcpu_cpus key) over its pool. */
+START_TEST(test_vmm_config_with_placement)
+{
+	struct pod_vmm_paths paths = {.run_dir = "/r"};
+	struct numa_topo *topo;
+	struct numa_placer *pl;
+	struct numa_place_err nerr;
+	struct numa_spec ns;
+	struct numa_alloc a;
+	struct pod_spec s;
+	struct pod_spec_error e;
+	json_object *c, *v;
+
+	ck_assert_int_eq(numa_topo_load("pack:1 numa:1 core:4 pu:2", &topo), 0);
+	ck_assert_int_eq(numa_placer_new(topo, NULL, &pl, &nerr), 0);
+	ck_assert_int_eq(parse("{\"name\":\"d\",\"vcpus\":2,"
+	                       "\"placement\":{\"cpus\":\"dedicated\"}}",
+	                       &s, &e),
+	                 0);
+	ck_assert_int_eq(
+	    numa_spec_from_json(s.placement, s.vcpus, s.memory_mib, &ns, &nerr),
+	    0);
+	ck_assert_int_eq(numa_place_vm(pl, "d", &ns, &a, &nerr), 0);
+	c = pod_vmm_config(&s, &paths, &a);
+	ck_assert(json_object_object_get_ex(c, "vcpu_cpus", &v));
+	ck_assert_uint_eq(json_object_array_length(v), 2);
+	int c0 = json_object_get_int(json_object_array_get_idx(v, 0));
+	int c1 = json_object_get_int(json_object_array_get_idx(v, 1));
+	ck_assert_int_ne(c0, c1);
+	ck_assert(json_object_object_get_ex(c, "housekeeping_cpus", &v));
+	/* Housekeeping is the first core (CPUs 0 and its sibling 1). */
+	ck_assert_str_eq(json_object_get_string(v), "0-1");
+	ck_assert_int_gt(c0, 1);
+	ck_assert_int_gt(c1, 1);
+	ck_assert(json_object_object_get_ex(c, "numa_node", &v));
+	ck_assert_int_eq(json_object_get_int(v), 0);
+	json_object_put(c);
+	pod_spec_free(&s);
+
+	ck_assert_int_eq(parse("{\"name\":\"sh\"}", &s, &e), 0);
+	numa_spec_init(&ns, s.vcpus, s.memory_mib);
+	ck_assert_int_eq(numa_place_vm(pl, "sh", &ns, &a, &nerr), 0);
+	c = pod_vmm_config(&s, &paths, &a);
+	ck_assert(!json_object_object_get_ex(c, "vcpu_cpus", &v));
+	ck_assert(json_object_object_get_ex(c, "housekeeping_cpus", &v));
+	json_object_put(c);
+	pod_spec_free(&s);
+	numa_placer_free(pl);
+	numa_topo_free(topo);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("daemon_spec");
@@ -223,6 +278,7 @@ int main(void)
 	tcase_add_test(tc, test_every_field_error);
 	tcase_add_test(tc, test_no_kernel_anywhere);
 	tcase_add_test(tc, test_vmm_config_and_macs);
+	tcase_add_test(tc, test_vmm_config_with_placement);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
