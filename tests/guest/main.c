@@ -16,6 +16,7 @@ static const struct {
     {"poweroff", test_poweroff}, {"triple", test_triple},
     {"reboot", test_reboot},     {"smp", test_smp},
     {"serial", test_serial},     {"ticks", test_ticks},
+    {"fuzz", test_fuzz},
 };
 
 void guest_main(uint8_t *zp);

@@ -273,5 +273,6 @@ void test_reboot(void);
 void test_smp(void);
 void test_serial(void);
 void test_ticks(void);
+void test_fuzz(void);
 
 #endif
