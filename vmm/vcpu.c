@@ -300,7 +300,7 @@ static int vcpu_check_pinned(struct vcpu *v, int host_cpu)
 	return 0;
 }
 
-int vcpu_start(struct vcpu *vcpu, int host_cpu)
+int vcpu_start(struct vcpu *vcpu, int host_cpu, const cpu_set_t *unpinned)
 {
 	pthread_attr_t attr;
 	cpu_set_t set;
@@ -315,6 +315,8 @@ int vcpu_start(struct vcpu *vcpu, int host_cpu)
 		CPU_ZERO(&set);
 		CPU_SET(host_cpu, &set);
 		pthread_attr_setaffinity_np(&attr, sizeof(set), &set);
+	} else if (unpinned && CPU_COUNT(unpinned)) {
+		pthread_attr_setaffinity_np(&attr, sizeof(*unpinned), unpinned);
 	}
 	r = pthread_create(&vcpu->thread, &attr, vcpu_thread, vcpu);
 	pthread_attr_destroy(&attr);

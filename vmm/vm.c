@@ -34,6 +34,8 @@ static void vm_stop_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+static int vm_pin_housekeeping(struct vm *vm);
+
 static void vm_evthread_init(void)
 {
 	evthread_use_pthreads();
@@ -88,6 +90,11 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 	if (!vm->vcpus)
 		return -ENOMEM;
 	r = vcpu_signal_init();
+	if (r < 0)
+		return r;
+	/* First, so every thread made later (devices, unpinned vCPUs: a
+	 * shared VM's pool is its housekeeping set) inherits these CPUs. */
+	r = vm_pin_housekeeping(vm);
 	if (r < 0)
 		return r;
 	r = kvm_vm_create(&vm->kvm);
@@ -192,9 +199,6 @@ int vm_start(struct vm *vm, const struct boot_info *bi)
 	r = boot_setup_bsp(vm, vcpu_fd(vm->vcpus[0]), bi);
 	if (r < 0)
 		return log_err_errno(r, "vcpu 0: boot register setup");
-	r = vm_pin_housekeeping(vm);
-	if (r < 0)
-		return r;
 	pthread_mutex_lock(&vm->lock);
 	vm->state = VM_STATE_RUNNING;
 	vm->boot_ns = pv_now_ns();
@@ -202,7 +206,7 @@ int vm_start(struct vm *vm, const struct boot_info *bi)
 	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
 		int cpu = vm->cfg->vcpu_cpus[i];
 
-		r = vcpu_start(vm->vcpus[i], cpu);
+		r = vcpu_start(vm->vcpus[i], cpu, NULL);
 		if (r < 0) {
 			vm_request_stop(vm, VM_EXIT_ERROR,
 			                "a vCPU could not start");

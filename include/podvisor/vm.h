@@ -11,6 +11,7 @@
 #define PODVISOR_VM_H
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -126,8 +127,9 @@ void vm_control_stop(struct vm_control *ctl);
 
 /* vcpu.c, used by vm.c: one vCPU's fd, kvm_run page and thread. */
 int vcpu_create(struct vm *vm, unsigned int index, struct vcpu **out);
-/* Starts the thread, pinned to host_cpu when >= 0 (checked after). */
-int vcpu_start(struct vcpu *vcpu, int host_cpu);
+/* Starts the thread, pinned to host_cpu when >= 0 (checked after), else
+ * on the CPUs of unpinned (NULL: inherited from the caller). */
+int vcpu_start(struct vcpu *vcpu, int host_cpu, const cpu_set_t *unpinned);
 /* Makes the vCPU leave KVM_RUN soon (immediate_exit and a signal). */
 void vcpu_kick(struct vcpu *vcpu);
 int vcpu_fd(const struct vcpu *vcpu);
