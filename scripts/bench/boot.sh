@@ -37,9 +37,15 @@ elf=$build/tests/guest/bench-pvh.elf
 helper=$build/tests/kvm/pv-boottime
 qemu=$(command -v qemu-system-x86_64 || true)
 for f in "$vmm" "$elf" "$helper"; do
-	[ -x "$f" ] || [ -f "$f" ] || { echo "boot.sh: $f missing; build with: meson setup $build && ninja -C $build" >&2; exit 1; }
+	[ -f "$f" ] || {
+		echo "boot.sh: $f missing; build: meson setup $build && ninja -C $build" >&2
+		exit 1
+	}
 done
-[ -n "$qemu" ] || { echo "boot.sh: qemu-system-x86_64 missing (apt-get install qemu-system-x86)" >&2; exit 1; }
+[ -n "$qemu" ] || {
+	echo "boot.sh: qemu-system-x86_64 missing (apt-get install qemu-system-x86)" >&2
+	exit 1
+}
 [ -r /dev/kvm ] && [ -w /dev/kvm ] || { echo "boot.sh: needs /dev/kvm" >&2; exit 1; }
 
 pv_cmd=("$vmm" --kernel "$elf" --memory 128 --vcpus 1)
@@ -49,8 +55,17 @@ tmp=$(mktemp -d /tmp/pv-bench.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 
 field() { sed -n "s/.*\b$1=\(-\?[0-9]*\).*/\1/p"; }
-median() { sort -n | awk '{ v[NR] = $1 } END { if (NR == 0) print "n/a"; else if (NR % 2) print v[(NR + 1) / 2]; else print int((v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "n/a" || b == "n/a" || b == 0) print "n/a"; else printf "%.3f", a / b }'; }
+median() {
+	sort -n | awk '{ v[NR] = $1 }
+		END { if (NR == 0) print "n/a";
+		      else if (NR % 2) print v[(NR + 1) / 2];
+		      else print int((v[NR / 2] + v[NR / 2 + 1]) / 2) }'
+}
+ratio() {
+	awk -v a="$1" -v b="$2" 'BEGIN {
+		if (a == "n/a" || b == "n/a" || b == 0) print "n/a";
+		else printf "%.3f", a / b }'
+}
 
 # measure NAME ARGS...: one run; appends the figures to $tmp/NAME.*
 measure() {

@@ -27,7 +27,8 @@ try() {
 	rc=$?
 	echo "$name -> exit $rc: $(grep -a error <<<"$out" | head -n 2)"
 	[ "$rc" = 2 ] || err "$name: exit $rc, expected 2 (bad configuration)"
-	grep -a error <<<"$out" | grep -q -e kernel -e "$f" || err "$name: the error names neither the kernel field nor its file"
+	grep -a error <<<"$out" | grep -q -e kernel -e "$f" ||
+		err "$name: the error names neither the kernel field nor its file"
 	! grep -qa '^PASS' "$T/serial-$name" || err "$name: the guest ran"
 }
 
@@ -38,7 +39,10 @@ head -c 100 "$GUEST" >"$T/short.elf"
 try truncated_header "$T/short.elf"
 f=$(variant paddr_outside_ram); put_le "$f" $((PH + 24)) 8 $((0x7f0000000000)); try paddr_outside_ram "$f"
 f=$(variant paddr_wraps); put_le "$f" $((PH + 24)) 8 -4096; try paddr_wraps "$f"
-f=$(variant filesz_past_eof); put_le "$f" $((PH + 32)) 8 $((0x10000000)); put_le "$f" $((PH + 40)) 8 $((0x10000000)); try filesz_past_eof "$f"
+f=$(variant filesz_past_eof)
+put_le "$f" $((PH + 32)) 8 $((0x10000000))
+put_le "$f" $((PH + 40)) 8 $((0x10000000))
+try filesz_past_eof "$f"
 f=$(variant memsz_huge); put_le "$f" $((PH + 40)) 8 $((0x7fffffffffff0000)); try memsz_huge "$f"
 f=$(variant offset_past_eof); put_le "$f" $((PH + 8)) 8 $((0x7fffffff)); try offset_past_eof "$f"
 f=$(variant phoff_past_eof); put_le "$f" 32 8 $((0x7fffffff)); try phoff_past_eof "$f"

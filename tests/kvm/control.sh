@@ -9,14 +9,18 @@ need_tool curl curl
 need_tool jq jq
 
 API=$T/api.sock
-api() { curl -s --max-time 5 --unix-socket "$API" -o "$T/body" -w '%{http_code}' -X "$1" "http://vmm$2"; }
+api() {
+	curl -s --max-time 5 --unix-socket "$API" -o "$T/body" \
+		-w '%{http_code}' -X "$1" "http://vmm$2"
+}
 last_tick() { grep -a '^TICK ' "$SERIAL" | tail -n 1 | cut -d' ' -f2; }
 
 start_vmm --memory 64 --api-socket "$API" --cmdline "test=ticks secs=60"
 wait_serial '^TICK 3$' 20 || err "guest never printed TICK 3"
 code=$(api GET /v1/vm)
 state=$(jq -r .state "$T/body" 2>/dev/null)
-[ "$code" = 200 ] && [ "$state" = running ] || err "GET /v1/vm: $code state '$state', expected 200 running"
+[ "$code" = 200 ] && [ "$state" = running ] ||
+	err "GET /v1/vm: $code state '$state', expected 200 running"
 code=$(api PUT /v1/vm/pause)
 [ "$code" = 204 ] || err "PUT /v1/vm/pause: $code, expected 204"
 sleep 0.3
@@ -37,7 +41,8 @@ c=$(last_tick)
 echo "resumed: TICK $c"
 [ -n "$c" ] && [ "$c" -gt "${b:-0}" ] || err "no ticks after resume (TICK $b -> $c)"
 code=$(api GET /v1/vm/console)
-[ "$code" = 200 ] && grep -qa '^TICK ' "$T/body" || err "GET /v1/vm/console: $code without the guest's TICK lines"
+[ "$code" = 200 ] && grep -qa '^TICK ' "$T/body" ||
+	err "GET /v1/vm/console: $code without the guest's TICK lines"
 code=$(api PUT /v1/vm/stop)
 [ "$code" = 204 ] || err "PUT /v1/vm/stop: $code, expected 204"
 wait_vmm 10

@@ -27,7 +27,8 @@ expect_pass vsock_hostile_rw_unknown_conn vsock_hostile_spoofed_src_cid \
 	vsock_hostile_no_listener vsock_guest_connect vsock_guest_send \
 	vsock_guest_receive
 n=$(wc -l <"$T/conns" 2>/dev/null || echo 0)
-[ "$n" = 1 ] || err "the host listener saw $n connections; only the last, legitimate one may reach it"
+[ "$n" = 1 ] ||
+	err "the host listener saw $n connections; only the last, legitimate one may reach it"
 expect_clean
 grep -a 'vsock' "$VMMLOG" | grep -v config: | tail -n 10
 finish
