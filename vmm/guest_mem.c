@@ -22,9 +22,9 @@
 #define MFD_HUGE_2MB (21U << 26)
 #endif
 
-static long gmem_free_hugepages(void)
+static long gmem_read_long(const char *path)
 {
-	FILE *f = fopen(GMEM_HUGE_FREE, "re");
+	FILE *f = fopen(path, "re");
 	long n = -1;
 
 	if (!f)
@@ -40,7 +40,8 @@ static long gmem_free_hugepages(void)
 static int gmem_check_hugepages(uint64_t size)
 {
 	uint64_t need = size / (2 * MiB);
-	long free_pages = gmem_free_hugepages();
+	long free_pages = gmem_read_long(GMEM_HUGE_FREE);
+	long total = gmem_read_long(GMEM_HUGE_NR);
 
 	if (free_pages < 0) {
 		log_err("memory: 2 MiB hugepages asked for but this host has "
@@ -49,10 +50,14 @@ static int gmem_check_hugepages(uint64_t size)
 		return -ENOMEM;
 	}
 	if ((uint64_t)free_pages < need) {
+		/* The pool must grow by what is missing, on top of the pages
+		 * other users already hold. */
 		log_err("memory: %" PRIu64 " MiB of 2 MiB hugepages needed, "
 		        "only %ld free; reserve more with echo %" PRIu64
 		        " > " GMEM_HUGE_NR,
-		        (uint64_t)(size / MiB), free_pages, need);
+		        (uint64_t)(size / MiB), free_pages,
+		        (uint64_t)(total > 0 ? total : 0) + need -
+		            (uint64_t)free_pages);
 		return -ENOMEM;
 	}
 	return 0;
