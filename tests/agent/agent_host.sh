@@ -136,6 +136,15 @@ check "exec output is capped at 256 KiB and says so" jq_is "$e" '[(.stdout|lengt
 e=$(call '{"op":"exec","name":"box","args":["head","-c","300000","/dev/zero"]}')
 check "an answer too big for a frame is a too_large error" jq_is "$e" .error.code too_large
 
+e=$(call '{"op":"exec","name":"box","args":["sh","-c","echo $PWD $GREETING"],"cwd":"/etc","env":["GREETING=hi"]}')
+check "exec honours cwd and env" jq_is "$e" .stdout "/etc hi"
+
+# -- pids limit: at most 4 tasks, the fifth fork fails --
+run forky "$img" '["sh","-c","for i in 1 2 3 4 5 6; do sleep 2 & done; wait; echo done"]' '{"pids":4}'
+s=$(wait_exited forky)
+l=$(call '{"op":"logs","name":"forky"}')
+check "pids limit stops the fork" contains "$(jq -r .stderr <<<"$l")" "can't fork"
+
 # -- two containers are isolated --
 run other "$img" '["sleep","302"]'
 call '{"op":"exec","name":"box","args":["sh","-c","echo secret > /tmp/only-in-box"]}' >/dev/null
@@ -163,7 +172,7 @@ check "list is empty after delete" jq_is "$(call '{"op":"list"}')" '.containers|
 left=
 for p in $pids; do kill -0 "$p" 2>/dev/null && left="$left $p"; done
 check "no container process left" test -z "$left"
-check "no per-container cgroup left" bash -c '! find /sys/fs/cgroup -path "*/podvisor/*" -maxdepth 6 -type d 2>/dev/null | grep -qE "/podvisor/(hello|three|nosuch|victim|hog|box|other)$"'
+check "no per-container cgroup left" bash -c '! find /sys/fs/cgroup -path "*/podvisor/*" -maxdepth 6 -type d 2>/dev/null | grep -qE "/podvisor/(hello|three|nosuch|victim|hog|box|other|forky)$"'
 check "state dir is empty" test -z "$(ls -A "$tmp/state")"
 check "no loop device left on the image" test -z "$(losetup -j "$img")"
 check "no mount left under the test dir" bash -c '! grep -q "$1" /proc/self/mountinfo' _ "$tmp"

@@ -197,7 +197,7 @@ START_TEST(test_docker_layers_whiteouts)
 }
 END_TEST
 
-START_TEST(test_oci_from_script_ext4_and_squashfs)
+START_TEST(test_script_images_oci_docker_squashfs)
 {
 	const char *srcdir = getenv("PODVISOR_SOURCE");
 	char tar[300], dst[300], sq[300], why[256], cmd[700];
@@ -216,9 +216,17 @@ START_TEST(test_oci_from_script_ext4_and_squashfs)
 	ck_assert_ptr_nonnull(strstr(o, "/busybox/"));
 	ck_assert_ptr_nonnull(strstr(o, "/sh/"));
 	ck_assert_msg(convert(tar, sq, IMAGE_FS_SQUASHFS, why) == 0, "%s", why);
-	o = sh("unsquashfs -l %s 2>/dev/null | grep -c '/bin/busybox$'%s", sq,
-	       "");
+	o = sh("unsquashfs -l %s 2>/dev/null | grep -c '/bin/busybox$'", sq);
 	ck_assert_str_eq(o, "1\n");
+	/* The same image as a docker-archive. */
+	snprintf(cmd, sizeof(cmd),
+	         "bash %s/scripts/build-container-image.sh --docker %s "
+	         ">/dev/null",
+	         srcdir, tar);
+	ck_assert_int_eq(system(cmd), 0);
+	ck_assert_msg(convert(tar, dst, IMAGE_FS_EXT4, why) == 0, "%s", why);
+	o = sh("debugfs -R 'cat /etc/podvisor-image' %s 2>/dev/null", dst);
+	ck_assert_str_eq(o, "podvisor busybox image\n");
 }
 END_TEST
 
@@ -374,7 +382,7 @@ int main(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_docker_layers_whiteouts);
-	tcase_add_test(tc, test_oci_from_script_ext4_and_squashfs);
+	tcase_add_test(tc, test_script_images_oci_docker_squashfs);
 	tcase_add_test(tc, test_plain_directory);
 	tcase_add_test(tc, test_hostile_members);
 	tcase_add_test(tc, test_not_an_image);
