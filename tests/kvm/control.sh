@@ -7,6 +7,7 @@
 need_kvm
 need_tool curl curl
 need_tool jq jq
+need_tool socat socat
 
 API=$T/api.sock
 api() {
@@ -43,6 +44,19 @@ echo "resumed: TICK $c"
 code=$(api GET /v1/vm/console)
 [ "$code" = 200 ] && grep -qa '^TICK ' "$T/body" ||
 	err "GET /v1/vm/console: $code without the guest's TICK lines"
+# Junk on the socket must not hurt the VMM: garbage, a huge body, a client
+# that connects and says nothing.
+printf 'GARBAGE \r\n\r\n' | timeout 5 socat - "UNIX-CONNECT:$API" >/dev/null 2>&1
+head -c 8M /dev/zero | timeout 10 curl -s --unix-socket "$API" -o /dev/null \
+	-w '%{http_code}' -H 'Content-Type: application/json' -X PUT --data-binary @- \
+	http://vmm/v1/vm/pause >"$T/big.code"
+[ "$(cat "$T/big.code")" = 413 ] ||
+	err "an 8 MiB body got HTTP $(cat "$T/big.code"), expected 413"
+[ "$(cat "$T/big.code")" = 413 ] || err "an 8 MiB body got HTTP $(cat "$T/big.code"), expected 413"
+timeout 3 socat -u /dev/null "UNIX-CONNECT:$API" 2>/dev/null &
+sleep 0.2
+code=$(api GET /v1/vm)
+[ "$code" = 200 ] || err "GET /v1/vm after junk: $code, expected 200"
 code=$(api PUT /v1/vm/stop)
 [ "$code" = 204 ] || err "PUT /v1/vm/stop: $code, expected 204"
 wait_vmm 10
