@@ -313,9 +313,11 @@ static int cfg_json_disks(struct vm_config *cfg, json_object *v,
 	int r = cfg_json_array(v, "disks", VM_MAX_DISKS, err);
 
 	for (size_t i = 0; r == 0 && i < json_object_array_length(v); i++) {
+		/* Counted first: vm_config_free() then frees a half-parsed
+		 * entry too. */
+		cfg->nr_disks = (unsigned int)i + 1;
 		r = cfg_json_disk(json_object_array_get_idx(v, i),
 		                  (unsigned int)i, &cfg->disks[i], err);
-		cfg->nr_disks = (unsigned int)i + 1;
 	}
 	return r;
 }
@@ -326,9 +328,11 @@ static int cfg_json_nets(struct vm_config *cfg, json_object *v,
 	int r = cfg_json_array(v, "nets", VM_MAX_NETS, err);
 
 	for (size_t i = 0; r == 0 && i < json_object_array_length(v); i++) {
+		/* Counted first: vm_config_free() then frees a half-parsed
+		 * entry too. */
+		cfg->nr_nets = (unsigned int)i + 1;
 		r = cfg_json_net(json_object_array_get_idx(v, i),
 		                 (unsigned int)i, &cfg->nets[i], err);
-		cfg->nr_nets = (unsigned int)i + 1;
 	}
 	return r;
 }

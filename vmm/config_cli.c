@@ -205,13 +205,14 @@ static int cli_net(struct vm_config *cfg, char *arg,
 
 	if (cfg->nr_nets == VM_MAX_NETS)
 		return cfg_fail(err, "--net", "more than %d NICs", VM_MAX_NETS);
+	/* Counted first: vm_config_free() then frees a half-parsed entry. */
+	cfg->nr_nets++;
 	for (tok = strtok_r(arg, ",", &save); tok;
 	     tok = strtok_r(NULL, ",", &save)) {
-		r = cli_net_opt(&cfg->nets[cfg->nr_nets], tok, err);
+		r = cli_net_opt(&cfg->nets[cfg->nr_nets - 1], tok, err);
 		if (r < 0)
 			return r;
 	}
-	cfg->nr_nets++;
 	return 0;
 }
 
