@@ -29,7 +29,8 @@
  *           rootfs is a block device, an ext4/squashfs image file or a
  *           directory; it is mounted read-only under a tmpfs-backed
  *           overlay. The container is set up (namespaces, mounts, cgroup)
- *           but its process does not run until "start".
+ *           but its process does not run until "start". At most
+ *           AGENT_MAX_CONTAINERS exist at once (deleted ones do not count).
  *           -> {"ok":true,"container":STATE}
  *   start   {"name"} -> {"ok":true,"container":STATE}; fails when args[0]
  *           cannot be executed inside the container.
@@ -83,6 +84,7 @@
 #define AGENT_FRAME_MAX               (1u << 20)
 #define AGENT_LOG_MAX                 (256u * 1024u)
 #define AGENT_NAME_MAX                63
+#define AGENT_MAX_CONTAINERS          64
 #define AGENT_EXEC_TIMEOUT_DEFAULT_MS 10000
 #define AGENT_EXEC_TIMEOUT_MAX_MS     600000
 

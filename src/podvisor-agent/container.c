@@ -211,29 +211,36 @@ static int spawn(struct ctr *c, char *msg, size_t len)
 	    .flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC,
 	    .exit_signal = SIGCHLD,
 	};
-	int sync_p[2], stat_p[2], out_p[2], err_p[2], r;
+	int p[4][2] = {{-1, -1}, {-1, -1}, {-1, -1}, {-1, -1}}, r, i, err;
 	long pid;
 
-	if (pipe2(sync_p, O_CLOEXEC) < 0)
-		return -errno;
-	if (pipe2(stat_p, O_CLOEXEC) < 0 || pipe2(out_p, O_CLOEXEC) < 0 ||
-	    pipe2(err_p, O_CLOEXEC) < 0)
-		return -errno; /* Limitation: leaks on fd exhaustion. */
+	/* p[0] sync (agent -> child), p[1] status, p[2] stdout, p[3] stderr */
+	for (i = 0; i < 4; i++)
+		if (pipe2(p[i], O_CLOEXEC) < 0) {
+			err = errno;
+			while (i-- > 0) {
+				close(p[i][0]);
+				close(p[i][1]);
+			}
+			snprintf(msg, len, "pipe: %s", strerror(err));
+			return -err;
+		}
 	pid = syscall(SYS_clone3, &ca, sizeof(ca));
+	err = errno;
 	if (pid == 0)
-		child_main(c, sync_p[0], stat_p[1], out_p[1], err_p[1]);
-	close(sync_p[0]);
-	close(stat_p[1]);
-	close(out_p[1]);
-	close(err_p[1]);
-	c->sync_fd = sync_p[1];
-	c->status_fd = stat_p[0];
-	capture_init(&c->out, out_p[0], c->out.file);
-	capture_init(&c->err, err_p[0], c->err.file);
+		child_main(c, p[0][0], p[1][1], p[2][1], p[3][1]);
+	close(p[0][0]);
+	close(p[1][1]);
+	close(p[2][1]);
+	close(p[3][1]);
+	c->sync_fd = p[0][1];
+	c->status_fd = p[1][0];
+	capture_init(&c->out, p[2][0], c->out.file);
+	capture_init(&c->err, p[3][0], c->err.file);
 	if (pid < 0) {
 		snprintf(msg, len, "clone3 with new namespaces: %s",
-		         strerror(errno));
-		return -errno;
+		         strerror(err));
+		return -err;
 	}
 	c->pid = (pid_t)pid;
 	r = cgroup_attach(&c->cg, c->pid);
@@ -340,8 +347,17 @@ int ctr_create(json_object *req, json_object **reply, struct agent_error *err)
 {
 	struct ctr *c;
 	char msg[512];
+	size_t n = 0;
 	int r;
 
+	for (c = ctrs; c; c = c->next)
+		n++;
+	/* Each container holds fds and a poll slot; bound them. */
+	if (n >= AGENT_MAX_CONTAINERS)
+		return agent_err_set(err, AGENT_ERR_INVALID, "name",
+		                     "%zu containers exist, the most one agent "
+		                     "runs: delete some first",
+		                     n);
 	if (ctr_find(req_name(req)))
 		return agent_err_set(err, AGENT_ERR_EXISTS, "name",
 		                     "container '%s' exists: delete it first "
