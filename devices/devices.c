@@ -11,6 +11,7 @@
 #include "podvisor/log.h"
 #include "podvisor/pci.h"
 #include "podvisor/virtio.h"
+#include "podvisor/virtio_net.h"
 #include "podvisor/vm.h"
 
 struct device_type {
@@ -57,6 +58,11 @@ static int create_vsock(struct vm *vm, unsigned int index, unsigned int slot)
 	return virtio_vsock_create(vm, slot);
 }
 
+static unsigned int count_nets(const struct vm_config *cfg)
+{
+	return cfg->nr_nets;
+}
+
 /* One row per device type, in slot order (devices.h). virtio-net rows
  * belong to the vhost-user work and go last. */
 static const struct device_type device_types[] = {
@@ -65,6 +71,7 @@ static const struct device_type device_types[] = {
 	{"virtio-console", VIRTIO_SLOT_CONSOLE, count_console, create_console},
 	{"virtio-rng", VIRTIO_SLOT_RNG, count_rng, create_rng},
 	{"virtio-vsock", VIRTIO_SLOT_VSOCK, count_vsock, create_vsock},
+	{"virtio-net", VIRTIO_SLOT_NET0, count_nets, virtio_net_create},
 	/* clang-format on */
 };
 

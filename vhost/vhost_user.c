@@ -511,6 +511,13 @@ int vhost_user_start(struct vhost_user *vu, uint64_t acked,
 	vu->started = true;
 	if (vu->fd < 0)
 		return 0;
+	if (acked & ~vu->features) {
+		vu->failed_msg = "SET_FEATURES";
+		log_err("vhost-user %s: the guest acked features %#llx the "
+		        "back-end lacks",
+		        vu->path, (unsigned long long)(acked & ~vu->features));
+		return -ENOTSUP;
+	}
 	return vu_start_seq(vu);
 }
 

@@ -20,8 +20,10 @@
  * When a back-end connects while the guest driver is running, accept()
  * replays the whole start sequence by itself; each ring's base comes from
  * the guest's used->idx, because GET_VRING_BASE cannot be asked of a dead
- * peer. A reconnecting back-end must offer every feature the guest acked,
- * or it is refused (the guest cannot renegotiate without a reset).
+ * peer. A back-end must offer every feature in `acked`, or it is refused
+ * (the guest cannot renegotiate without a reset): pass only the features
+ * the back-end implements, not those the VMM serves itself (net: MAC,
+ * STATUS, MTU live in the VMM's config space).
  *
  * When REPLY_ACK is negotiated every message without a reply carries
  * NEED_REPLY, so a refused step is reported by its own name. Every failure
@@ -196,7 +198,8 @@ int vhost_user_attach(struct vhost_user *vu, int fd);
  * caller's; they are sent, not closed), then runs the start sequence if a
  * back-end is connected. acked must not contain bit 30. status is the
  * virtio status byte for SET_STATUS. Returns 0 (also when no back-end is
- * connected yet: the sequence runs at accept) or -errno.
+ * connected yet: the sequence runs at accept), -ENOTSUP when the connected
+ * back-end lacks a feature in acked, or -errno.
  */
 int vhost_user_start(struct vhost_user *vu, uint64_t acked,
                      const struct vhost_user_mem *mem,
