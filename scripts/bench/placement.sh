@@ -28,7 +28,8 @@ done
 
 bench=$build/numa/numa-placement-bench
 [ -x "$bench" ] || {
-	echo "placement.sh: $bench missing; build with: meson setup $build && ninja -C $build numa/numa-placement-bench" >&2
+	echo "placement.sh: $bench missing; build with:" \
+		"meson setup $build && ninja -C $build numa/numa-placement-bench" >&2
 	exit 1
 }
 echo "placement benchmark: $(nproc) host CPUs, $(date -u +%FT%TZ)"

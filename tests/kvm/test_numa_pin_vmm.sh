@@ -70,7 +70,9 @@ membind)
 	pol=$(awk '/guest-ram/ { print $2; exit }' "/proc/$VMM_PID/numa_maps")
 	echo "guest RAM policy in /proc/$VMM_PID/numa_maps: ${pol:-<no mapping>}"
 	[ "$pol" = bind:0 ] ||
-		err "guest RAM is not bound to node 0 although --numa-node 0 was given (podvisor-vmm should call numa_bind_memory() before first touch)"
+		err "guest RAM is not bound to node 0 although --numa-node 0" \
+			"was given (podvisor-vmm should call numa_bind_memory()" \
+			"before first touch)"
 	;;
 *)
 	err "unknown mode $what (pin or membind)"
