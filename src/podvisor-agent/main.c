@@ -49,12 +49,21 @@ static int listen_on(const char *spec)
 	int fd;
 
 	if (!strncmp(spec, "vsock:", 6)) {
+		char *end;
+		unsigned long port = strtoul(spec + 6, &end, 10);
 		struct sockaddr_vm sa = {
 		    .svm_family = AF_VSOCK,
 		    .svm_cid = VMADDR_CID_ANY,
-		    .svm_port = (unsigned)strtoul(spec + 6, NULL, 10),
+		    .svm_port = (unsigned)port,
 		};
 
+		if (end == spec + 6 || *end || port == 0 ||
+		    port >= UINT32_MAX) {
+			log_err("--listen %s: the vsock port must be a number "
+			        "from 1 to 4294967294",
+			        spec);
+			return -EINVAL;
+		}
 		fd = socket(AF_VSOCK, SOCK_STREAM | SOCK_CLOEXEC, 0);
 		if (fd < 0)
 			return log_err_errno(errno, "vsock socket (is the "
@@ -270,7 +279,14 @@ static void usage(FILE *f)
 	        AGENT_VSOCK_PORT);
 }
 
-int main(int argc, char **argv)
+struct opts {
+	const char *listen;
+	const char *dir;
+	int level;
+};
+
+/* Returns -1 to go on, or the exit status. */
+static int parse_args(int argc, char **argv, struct opts *o)
 {
 	static const struct option longopts[] = {
 	    {"listen", required_argument, NULL, 'l'},
@@ -280,28 +296,23 @@ int main(int argc, char **argv)
 	    {"version", no_argument, NULL, 'V'},
 	    {0},
 	};
-	const char *listen_spec = "vsock:1024", *dir = "/run/podvisor-agent";
-	sigset_t mask;
-	int opt, lfd, sfd, r, level = PV_LOG_INFO;
-	size_t i;
+	int opt;
 
-	pv_log_init("podvisor-agent", PV_LOG_INFO);
 	while ((opt = getopt_long(argc, argv, "l:s:v:hV", longopts, NULL)) !=
 	       -1) {
 		switch (opt) {
 		case 'l':
-			listen_spec = optarg;
+			o->listen = optarg;
 			break;
 		case 's':
-			dir = optarg;
+			o->dir = optarg;
 			break;
 		case 'v':
-			level = pv_log_level_parse(optarg);
-			if (level < 0) {
+			o->level = pv_log_level_parse(optarg);
+			if (o->level < 0) {
 				fprintf(stderr,
-				        "podvisor-agent: --log-level "
-				        "%s: use error, warn, info or "
-				        "debug\n",
+				        "podvisor-agent: --log-level %s: use "
+				        "error, warn, info or debug\n",
 				        optarg);
 				return 2;
 			}
@@ -317,7 +328,21 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	pv_log_init("podvisor-agent", (enum pv_log_level)level);
+	return -1;
+}
+
+int main(int argc, char **argv)
+{
+	struct opts o = {"vsock:1024", "/run/podvisor-agent", PV_LOG_INFO};
+	sigset_t mask;
+	int lfd, sfd, r;
+	size_t i;
+
+	pv_log_init("podvisor-agent", PV_LOG_INFO);
+	r = parse_args(argc, argv, &o);
+	if (r >= 0)
+		return r;
+	pv_log_init("podvisor-agent", (enum pv_log_level)o.level);
 	for (i = 0; i < MAX_CONNS; i++)
 		conns[i].fd = -1;
 	sigemptyset(&mask);
@@ -327,15 +352,17 @@ int main(int argc, char **argv)
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
-	lfd = listen_on(listen_spec);
+	lfd = listen_on(o.listen);
+	if (lfd == -EINVAL)
+		return 2; /* a bad --listen, already explained */
 	if (lfd < 0 || sfd < 0)
 		return 1;
-	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
-		log_err_errno(errno, "--state-dir %s", dir);
+	if (mkdir(o.dir, 0700) < 0 && errno != EEXIST) {
+		log_err_errno(errno, "--state-dir %s", o.dir);
 		return 1;
 	}
-	ctr_runtime_init(dir);
-	log_info("listening on %s, state in %s, %s", listen_spec, dir,
+	ctr_runtime_init(o.dir);
+	log_info("listening on %s, state in %s, %s", o.listen, o.dir,
 	         cgroup_describe());
 	r = serve(lfd, sfd);
 	log_info("shutting down: removing every container");

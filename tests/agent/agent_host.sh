@@ -190,7 +190,7 @@ if python3 -c 'import socket; socket.socket(socket.AF_VSOCK, socket.SOCK_STREAM)
 else
 	echo "# AF_VSOCK unavailable here: vsock listener not checked"
 fi
-check "a bad --listen is refused with exit 1" bash -c '! "$1" --listen tcp:1 2>/dev/null' _ "$agent"
+check "a bad --listen is refused with exit 2" bash -c '"$1" --listen tcp:1 2>/dev/null; test $? -eq 2' _ "$agent"
 agent_pid=
 check "agent removed its socket" test ! -e "$sock"
 
