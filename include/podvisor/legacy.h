@@ -24,7 +24,7 @@ int legacy_devices_create(struct vm *vm);
 void legacy_devices_destroy(struct vm *vm);
 
 #define SERIAL_COM1_BASE 0x3f8
-#define SERIAL_COM1_IRQ	 4
+#define SERIAL_COM1_IRQ  4
 #define SERIAL_RING_SIZE (64 * 1024)
 
 /*
@@ -34,7 +34,7 @@ void legacy_devices_destroy(struct vm *vm);
  * set_irq(opaque, level) is called when the interrupt output changes.
  */
 struct serial *serial_new(int out_fd, void (*set_irq)(void *opaque, int level),
-			  void *opaque);
+                          void *opaque);
 void serial_free(struct serial *s);
 /* io_ops for an 8-byte port range; opaque is the struct serial. */
 extern const struct io_ops serial_io_ops;
