@@ -3,7 +3,8 @@
  * virtio-blk (VIRTIO 1.2 section 5.2): read what the host wrote, write a
  * pattern, FLUSH, read it back, GET_ID, out-of-range and unknown requests,
  * an MSI-X interrupt per completion, and a read-only disk refusing writes.
- * Command line: test=blk sectors=<n> serial=<id> ro=<0|1> [disk=<index>].
+ * Command line: test=blk sectors=<n> serial=<id> ro=<0|1> [disk=<index>]
+ * [high=<MiB of RAM, > 3072: DMA above 4 GiB>].
  * Sector s holds 32 copies of "hostdata-s%05u\n" from the host test and
  * "guestdat-s%05u\n" after the guest writes it; the host checks the image.
  */
@@ -27,6 +28,8 @@ static struct vdev blk;
 static struct blk_hdr *hdr;
 static uint8_t *status;
 static uint8_t *buf;
+/* Set while a test expects the device to refuse (no completion). */
+static bool quiet_timeout;
 
 static void fill(uint8_t *p, const char *who, uint64_t s)
 {
@@ -64,10 +67,11 @@ static int blk_rq(uint32_t type, uint64_t sector, void *data, uint32_t len,
 		return -1;
 	vq_kick(q);
 	if (vq_wait(q, &used, 3000000) < 0) {
-		fail("blk_request",
-		     "type %u sector %lu: no completion in 3 s "
-		     "(status 0x%x)",
-		     type, (unsigned long)sector, virtio_status(&blk));
+		if (!quiet_timeout)
+			fail("blk_request",
+			     "type %u sector %lu: no completion in 3 s "
+			     "(status 0x%x)",
+			     type, (unsigned long)sector, virtio_status(&blk));
 		return -1;
 	}
 	if (!irq_wait(VEC_Q, seen, 1000000))
@@ -217,6 +221,33 @@ static void ro_tests(void)
 	      "status %d, sector 1 reads '%.15s'", st, (const char *)buf);
 }
 
+/* RAM above 4 GiB (--memory > 3072): DMA into and out of the high region,
+ * and a buffer straddling the end of low RAM into the MMIO gap, which must
+ * break the device rather than touch the gap. */
+static void high_memory(uint64_t mib)
+{
+	uint64_t high = 0x100000000ull + ((mib - 3072) << 20) - 0x200000;
+	uint8_t *hb = (uint8_t *)high, *ref = buf + 4096;
+	int st;
+
+	map_identity(high, 0x200000);
+	fill(hb, "guestdat", 20);
+	st = blk_rq(T_OUT, 20, hb, 512, false);
+	memset(hb, 0, 512);
+	st = st == 0 ? blk_rq(T_IN, 20, hb, 512, true) : st;
+	fill(ref, "guestdat", 20);
+	check(st == 0 && !memcmp(hb, ref, 512), "blk_dma_above_4g",
+	      "status %d, buffer at 0x%lx reads '%.15s'", st,
+	      (unsigned long)high, (const char *)hb);
+	quiet_timeout = true;
+	st = blk_rq(T_IN, 0, (void *)(0xc0000000ull - 256), 512, true);
+	quiet_timeout = false;
+	check(st == -1 && (virtio_status(&blk) & VIRTIO_S_NEEDS_RESET),
+	      "blk_buffer_into_mmio_gap_refused",
+	      "status %d, device status 0x%x for [3 GiB - 256, +512)", st,
+	      virtio_status(&blk));
+}
+
 void test_blk(void)
 {
 	bool ro = arg_u64("ro", 0);
@@ -237,4 +268,6 @@ void test_blk(void)
 	rw_tests(cap);
 	edge_tests(cap);
 	many_requests();
+	if (arg_u64("high", 0) > 3072)
+		high_memory(arg_u64("high", 0));
 }

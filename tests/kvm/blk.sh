@@ -47,6 +47,15 @@ expect_rc 0 "guest powers off after the checks"
 expect_pass blk_ro_feature blk_capacity blk_ro_write_refused blk_ro_data_intact
 expect_clean
 cmp -s "$T/ro.img" "$T/ro.orig" || err "the read-only image changed"
+# RAM above 4 GiB: DMA there works, a buffer running into the MMIO gap breaks
+# the device instead
+make_image "$T/hi.img"
+run_vmm 90 --memory 5120 --disk "$T/hi.img" \
+	--cmdline "test=blk sectors=$SECTORS serial=podvisor0 ro=0 high=5120"
+expect_rc 0 "guest powers off after the checks"
+expect_pass blk_dma_above_4g blk_buffer_into_mmio_gap_refused
+expect_clean
+
 # two disks: the guest writes the second; the first stays as the host made it
 make_image "$T/d0.img"
 make_image "$T/d1.img"
