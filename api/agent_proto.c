@@ -269,17 +269,25 @@ static int check_env_cwd(json_object *req, struct agent_error *err)
 static int check_create(json_object *req, struct agent_error *err)
 {
 	json_object *lim;
+	const char *rootfs;
 	int r;
 
 	if ((r = check_string(req, "rootfs", true, 4095, err)) < 0 ||
 	    (r = check_str_array(req, "args", true, true, err)) < 0 ||
 	    (r = check_env_cwd(req, err)) < 0)
 		return r;
-	if (json_object_get_string(json_object_object_get(req, "rootfs"))[0] !=
-	    '/')
+	rootfs = json_object_get_string(json_object_object_get(req, "rootfs"));
+	if (!strncmp(rootfs, "serial:", 7)) {
+		if (strlen(rootfs + 7) == 0 || strlen(rootfs + 7) > 20)
+			return agent_err_set(err, AGENT_ERR_INVALID, "rootfs",
+			                     "rootfs serial:<s> needs a disk "
+			                     "serial of 1 to 20 bytes");
+	} else if (rootfs[0] != '/') {
 		return agent_err_set(err, AGENT_ERR_INVALID, "rootfs",
 		                     "rootfs must be an absolute path to a "
-		                     "block device, image file or directory");
+		                     "block device, image file or directory, "
+		                     "or serial:<disk serial>");
+	}
 	if (!json_object_object_get_ex(req, "limits", &lim))
 		return 0;
 	if (!json_object_is_type(lim, json_type_object))

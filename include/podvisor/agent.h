@@ -27,10 +27,12 @@
  *   create  {"name","rootfs","args":[..],"env":["K=V",..]?,"cwd"?,
  *            "limits":{"memory_mib"?,"pids"?}?}
  *           rootfs is a block device, an ext4/squashfs image file or a
- *           directory; it is mounted read-only under a tmpfs-backed
- *           overlay. The container is set up (namespaces, mounts, cgroup)
- *           but its process does not run until "start". At most
- *           AGENT_MAX_CONTAINERS exist at once (deleted ones do not count).
+ *           directory, or "serial:S": the disk whose virtio-blk serial is
+ *           S (the VM spec's disks[].serial; vdX letters are not stable).
+ *           It is mounted read-only under a tmpfs-backed overlay. The container
+ * is set up (namespaces, mounts, cgroup) but its process does not run until
+ * "start". At most AGENT_MAX_CONTAINERS exist at once (deleted ones do not
+ * count).
  *           -> {"ok":true,"container":STATE}
  *   start   {"name"} -> {"ok":true,"container":STATE}; fails when args[0]
  *           cannot be executed inside the container.

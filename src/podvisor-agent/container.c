@@ -16,6 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "blkdev.h"
 #include "container.h"
 #include "podvisor/log.h"
 #include "podvisor/util.h"
@@ -318,6 +319,20 @@ static int ctr_prepare(struct ctr *c, json_object *req, struct agent_error *err)
 			c->spec.memory_mib = (uint64_t)json_object_get_int64(v);
 		if (json_object_object_get_ex(lim, "pids", &v))
 			c->spec.pids = (uint64_t)json_object_get_int64(v);
+	}
+	if (!strncmp(c->spec.rootfs, BLKDEV_SERIAL_PREFIX,
+	             strlen(BLKDEV_SERIAL_PREFIX))) {
+		const char *serial =
+		    c->spec.rootfs + strlen(BLKDEV_SERIAL_PREFIX);
+
+		if (blkdev_by_serial("/sys", serial, path, sizeof(path)) < 0)
+			return agent_err_set(
+			    err, AGENT_ERR_INVALID, "rootfs",
+			    "no disk with serial '%s' in this "
+			    "VM: add it to the VM's disks with "
+			    "that serial",
+			    serial);
+		snprintf(c->spec.rootfs, sizeof(c->spec.rootfs), "%s", path);
 	}
 	if (stat(c->spec.rootfs, &st) < 0)
 		return agent_err_set(err, AGENT_ERR_INVALID, "rootfs",

@@ -135,6 +135,35 @@ static bool is_disk_image(const char *path)
 }
 
 /*
+ * For the agent inside the VM, a rootfs naming one of the VM's disks by
+ * its host path becomes "serial:<that disk's serial>", which the agent
+ * resolves in the guest; anything else passes as a guest path.
+ */
+static int guest_rootfs(const struct pod *p, json_object *areq,
+                        const char *rootfs)
+{
+	char serial[32];
+	unsigned int i;
+
+	for (i = 0; i < p->spec.nr_disks; i++) {
+		if (!p->spec.disks[i].path ||
+		    strcmp(p->spec.disks[i].path, rootfs))
+			continue;
+		/* podvisor-vmm's default serial is "podvisor<index>". */
+		if (p->spec.disks[i].serial)
+			snprintf(serial, sizeof(serial), "serial:%.20s",
+			         p->spec.disks[i].serial);
+		else
+			snprintf(serial, sizeof(serial), "serial:podvisor%u",
+			         i);
+		json_object_object_add(areq, "rootfs",
+		                       json_object_new_string(serial));
+		return 0;
+	}
+	return 0;
+}
+
+/*
  * For an agent on the host, a rootfs that is an image tarball or OCI
  * layout becomes an ext4 disk in the VM's run dir, as it would be attached
  * to a guest. Returns 0 (areq's rootfs possibly replaced) or replies 400.
@@ -152,8 +181,10 @@ static int prepare_rootfs(struct api_request *req, struct pod *p,
 	int r;
 
 	agent_addr(p, addr, sizeof(addr));
-	if (strncmp(addr, "unix:", 5) || stat(rootfs, &st) < 0)
-		return 0; /* a guest path: the agent checks it */
+	if (strncmp(addr, "unix:", 5))
+		return guest_rootfs(p, areq, rootfs);
+	if (stat(rootfs, &st) < 0)
+		return 0; /* the agent names the problem */
 	if (S_ISBLK(st.st_mode) ||
 	    (S_ISREG(st.st_mode) && is_disk_image(rootfs)))
 		return 0;

@@ -29,6 +29,10 @@ struct pod;
  *   POST   /v1/vms/{id}/containers/{cid}/exec   run a process in it: 200
  *   POST   /v1/vms/{id}/containers/{cid}/kill   {"signal":N}: 200
  *   DELETE /v1/vms/{id}/containers/{cid}        kill and remove: 200
+ * rootfs: for the agent inside the VM, the host path of one of the VM's
+ * disks (spec disks[].path) or a guest path; for a host-side agent, a disk
+ * image, rootfs directory, OCI layout or image tarball (converted to ext4
+ * in the VM's run dir, removed with the container).
  * Agent errors map to 400 (invalid, naming the field), 404, 409; an agent
  * that cannot be reached gives 503; the VM not running gives 409.
  * Limitation: the call blocks the daemon's event loop while the agent

@@ -160,6 +160,7 @@ check "the image itself was not written" bash -c '! debugfs -R "ls -p /tmp" "$1"
 # -- errors name the field and the fix --
 check "unknown container is not_found" jq_is "$(call '{"op":"state","name":"ghost"}')" '.error.code' not_found
 check "duplicate name is already_exists" jq_is "$(call "{\"op\":\"create\",\"name\":\"box\",\"rootfs\":\"$img\",\"args\":[\"true\"]}")" '.error.code' already_exists
+check "a disk serial that no disk has names rootfs" jq_is "$(call '{"op":"create","name":"x","rootfs":"serial:nope","args":["true"]}')" '.error.field' rootfs
 check "missing rootfs names the field" jq_is "$(call '{"op":"create","name":"x","rootfs":"/nonexistent.img","args":["true"]}')" '.error.field' rootfs
 check "start twice is wrong_state" jq_is "$(call '{"op":"start","name":"box"}')" '.error.code' wrong_state
 

@@ -228,6 +228,13 @@ START_TEST(test_validate)
 	                          "\"signal\":9}",
 	                          &e),
 	                 0);
+	ck_assert_int_eq(validate("{\"op\":\"create\",\"name\":\"c\","
+	                          "\"rootfs\":\"serial:web\",\"args\":[\"x\"]}",
+	                          &e),
+	                 0);
+	ASSERT_BAD("{\"op\":\"create\",\"name\":\"c\",\"rootfs\":\"serial:\","
+	           "\"args\":[\"x\"]}",
+	           "rootfs");
 	ASSERT_BAD("{}", "op");
 	ASSERT_BAD("{\"op\":7}", "op");
 	ASSERT_BAD("{\"op\":\"reboot\"}", "op");
