@@ -515,14 +515,14 @@ static int listen_unix(const char *path, mode_t mode)
 		return r;
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
-		return log_err_errno(errno, "socket for %s", path);
+		return log_err_errno(errno, "socket for %s", sa.sun_path);
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-		return log_err_errno(errno, "bind %s", path);
+		return log_err_errno(errno, "bind %s", sa.sun_path);
 	/* Nobody can connect before listen(), so the mode is right before
 	 * the first caller arrives. */
-	if (chmod(path, mode) < 0 || listen(fd, 128) < 0) {
-		r = log_err_errno(errno, "chmod/listen %s", path);
-		unlink(path);
+	if (chmod(sa.sun_path, mode) < 0 || listen(fd, 128) < 0) {
+		r = log_err_errno(errno, "chmod/listen %s", sa.sun_path);
+		unlink(sa.sun_path);
 		return r;
 	}
 	return pv_take_fd(&fd);

@@ -47,6 +47,7 @@ struct pod {
 	uint64_t spawn_ns;
 	int64_t boot_ms; /* -1 until the control socket answered */
 	unsigned int reboots;
+	uint64_t last_reboot_ns;
 	char reason[384]; /* why it stopped or failed */
 	char dir[256];    /* run dir of this VM */
 	bool placed;      /* alloc is reserved in the placer */

@@ -29,6 +29,7 @@
 #define PROBE_TIMEOUT_MS  200
 #define STOP_TIMEOUT_MS   3000
 #define MAX_GUEST_REBOOTS 10
+#define REBOOT_WINDOW_NS  (60 * 1000000000ULL)
 
 static const char *const run_files[] = {
     "control.sock", "vsock.sock",  "vm.json",     "vm.json.tmp",
@@ -129,18 +130,26 @@ static void on_vmm_exit(struct pod *p, int wstatus)
 	/* The VMM's own last words explain an error exit; after a signal
 	 * or a clean exit they are noise. */
 	last_log_line(p, last, sizeof(last));
-	if (wstatus >= 0 && (!WIFEXITED(wstatus) || WEXITSTATUS(wstatus) == 0))
+	if (wstatus >= 0 && kind != POD_EXIT_FAILURE)
+		last[0] = '\0';
+	if (wstatus >= 0 && !WIFEXITED(wstatus))
 		last[0] = '\0';
 	snprintf(p->reason, sizeof(p->reason), "VMM pid %d exited: %s%s%s",
 	         (int)p->pid, what, last[0] ? "; last log: " : "", last);
-	pv_log(kind == POD_EXIT_CLEAN ? PV_LOG_INFO : PV_LOG_WARN,
+	pv_log(kind == POD_EXIT_FAILURE ? PV_LOG_WARN : PV_LOG_INFO,
 	       "vm %s (%s): %s", p->id, p->spec.name, p->reason);
 	stop_watching(p);
 	p->pid = 0;
 	p->boot_ms = -1;
 	remove_process_files(p);
+	/* A guest that reboots now and then gets a new VMM each time; one
+	 * that does nothing else is stopped after MAX_GUEST_REBOOTS. */
+	if (kind == POD_EXIT_REBOOT &&
+	    pv_now_ns() - p->last_reboot_ns > REBOOT_WINDOW_NS)
+		p->reboots = 0;
 	if (kind == POD_EXIT_REBOOT && p->state != POD_STOPPING &&
 	    ++p->reboots <= MAX_GUEST_REBOOTS) {
+		p->last_reboot_ns = pv_now_ns();
 		pod_transition(p, POD_EV_REBOOT, (uid_t)-1, "guest reboot");
 		if (pod_vmm_spawn(p) < 0) {
 			pod_unplace(p);
@@ -148,6 +157,14 @@ static void on_vmm_exit(struct pod *p, int wstatus)
 			               "respawn failed");
 		}
 		return;
+	}
+	if (kind == POD_EXIT_REBOOT && p->state != POD_STOPPING) {
+		size_t n = strlen(p->reason);
+
+		snprintf(p->reason + n, sizeof(p->reason) - n,
+		         "; %u guest reboots within %d s, not restarting",
+		         p->reboots - 1,
+		         (int)(REBOOT_WINDOW_NS / 1000000000ULL));
 	}
 	pod_unplace(p);
 	ev = kind == POD_EXIT_CLEAN ? POD_EV_EXIT_OK : POD_EV_EXIT_FAIL;

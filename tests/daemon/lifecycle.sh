@@ -72,12 +72,18 @@ post_json /v1/vms "{\"name\":\"crash\",\"kernel\":\"$PVGUEST\",\"cmdline\":\"tes
 check "a triple-faulting guest leaves the VM failed" wait_state crash failed 30
 check "reason says the guest crashed (exit 4)" grep -q "guest crashed.*exit code 4" <(body .reason)
 
+post_json /v1/vms "{\"name\":\"rb\",\"kernel\":\"$PVGUEST\",\"cmdline\":\"test=reboot\"}"
+check "a guest that only reboots ends failed" wait_state rb failed 60
+check "after 10 restarts, and says so" grep -q "exit code 3; 10 guest reboots within 60 s, not restarting" <(body .reason)
+check "each guest reboot was a new VMM" \
+	[ "$(grep -c "vm [0-9a-f]* (rb): started" "$DLOG")" = 11 ]
+
 echo "not a kernel" >"$T/junk"
 post_json /v1/vms "{\"name\":\"junk\",\"kernel\":\"$T/junk\"}"
 check "a kernel the VMM rejects leaves the VM failed" wait_state junk failed 10
 check "reason gives the exit code and the VMM's last words" grep -q "exit code [12].*last log" <(body .reason)
 
-for n in off crash junk p1; do
+for n in off crash rb junk p1; do
 	api DELETE "/v1/vms/$n"
 	check "DELETE $n answers 204" [ "$STATUS" = 204 ]
 done

@@ -47,6 +47,19 @@ check "its console still has the guest's output" grep -q Z "$T/body"
 kill -9 "$PB"
 check "the death of a re-attached VMM is noticed" wait_state b failed 10
 
+# A VMM that dies while podvisord is down is failed at the next start.
+post_json /v1/vms '{"name":"c"}'
+check "c running" wait_state c running 10
+PC=$(body .pid)
+stop_daemon
+kill -9 "$PC"
+start_daemon
+api GET /v1/vms/c
+check "c, whose VMM died while podvisord was down, is failed" \
+	[ "$(body .state)" = failed ]
+check "with that reason" grep -q "not running when podvisord started" <(body .reason)
+api DELETE /v1/vms/c
+
 api POST /v1/vms/a/start
 check "a failed VM can be started again" wait_state a running 10
 PA2=$(body .pid)
