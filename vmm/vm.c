@@ -245,11 +245,12 @@ enum vm_exit_reason vm_run(struct vm *vm)
 	pthread_mutex_lock(&vm->lock);
 	stopping = vm->stopping;
 	pthread_mutex_unlock(&vm->lock);
-	if (!stopping)
-		event_base_loop(vm->evbase, EVLOOP_NO_EXIT_ON_EMPTY);
-	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
-		if (vm->vcpus[i])
-			vcpu_kick(vm->vcpus[i]);
+	if (!stopping &&
+	    event_base_loop(vm->evbase, EVLOOP_NO_EXIT_ON_EMPTY) < 0)
+		log_err("the I/O loop failed; stopping the VM");
+	/* Whatever ended the loop, the vCPUs must stop before the join
+	 * (a no-op but for the kicks when a reason is already set). */
+	vm_request_stop(vm, VM_EXIT_ERROR, "the I/O loop failed");
 	/* Joined here so the exit line comes after every vCPU left. */
 	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
 		vcpu_destroy(vm->vcpus[i]);
