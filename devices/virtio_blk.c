@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,6 +50,15 @@ struct blk_req_hdr {
 
 struct blk {
 	struct virtio_dev vdev;
+	/* The worker thread serves requests so disk I/O blocks neither the
+	 * I/O thread nor vCPUs; wlock/kick wake it (see blk_worker()). */
+	pthread_t worker;
+	bool worker_started, kicked, stopping;
+	pthread_mutex_t wlock;
+	pthread_cond_t kick;
+	pthread_cond_t idle; /* with vdev.lock: busy went false */
+	bool busy;           /* a request is in flight outside vdev.lock */
+	uint64_t gen;        /* bumped at reset: drop in-flight results */
 	int fd;
 	bool readonly;
 	uint64_t capacity; /* sectors */
@@ -164,9 +174,25 @@ static uint8_t blk_do(struct blk *b, const struct virtq_elem *e,
 	}
 }
 
-static int blk_request(struct blk *b, const struct virtq_elem *e)
+static bool blk_running(const struct blk *b)
 {
+	const struct virtio_dev *vdev = &b->vdev;
+
+	return (vdev->status & VIRTIO_STATUS_DRIVER_OK) &&
+	       !(vdev->status & VIRTIO_STATUS_NEEDS_RESET) &&
+	       vdev->queues[0].enabled;
+}
+
+/*
+ * Serves one popped request with vdev.lock dropped around the disk I/O;
+ * returns with it held again. Returns -EBADMSG for a request the device
+ * cannot even answer (no header or no status byte).
+ */
+static int blk_serve(struct blk *b, const struct virtq_elem *e)
+{
+	struct virtio_dev *vdev = &b->vdev;
 	struct blk_req_hdr h;
+	uint64_t gen = b->gen;
 	uint32_t written;
 	uint8_t status;
 
@@ -175,45 +201,111 @@ static int blk_request(struct blk *b, const struct virtq_elem *e)
 	if (e->out_len < sizeof(h) || e->in_len < 1 ||
 	    virtq_elem_read(e, 0, &h, sizeof(h)) != sizeof(h))
 		return -EBADMSG;
+	b->busy = true;
+	pthread_mutex_unlock(&vdev->lock);
 	status = blk_do(b, e, &h, &written);
+	pthread_mutex_lock(&vdev->lock);
+	b->busy = false;
+	pthread_cond_broadcast(&b->idle);
+	if (gen != b->gen)
+		return 0; /* reset meanwhile: the ring is gone */
 	if (status == VIRTIO_BLK_S_IOERR && h.type != VIRTIO_BLK_T_FLUSH)
-		log_debug("%s: request type %u sector %llu failed",
-		          b->vdev.name, h.type, (unsigned long long)h.sector);
+		log_debug("%s: request type %u sector %llu failed", vdev->name,
+		          h.type, (unsigned long long)h.sector);
 	virtq_elem_write(e, e->in_len - 1, &status, 1);
-	virtq_push(&b->vdev.queues[0].vq, e, written + 1);
+	virtq_push(&vdev->queues[0].vq, e, written + 1);
+	virtio_queue_interrupt(vdev, 0);
 	return 0;
 }
 
-static void blk_notify(struct virtio_dev *vdev, unsigned int qi)
+/* Drains queue 0; vdev.lock held (dropped inside blk_serve). */
+static void blk_drain(struct blk *b)
 {
-	struct blk *b = vdev->priv;
-	struct virtq *vq = &vdev->queues[qi].vq;
-	bool pushed = false;
+	struct virtio_dev *vdev = &b->vdev;
+	struct virtq *vq = &vdev->queues[0].vq;
 	int r;
 
-	while ((r = virtq_pop(vq, b->elem)) > 0) {
-		if (blk_request(b, b->elem) < 0) {
-			virtio_dev_set_broken(vdev,
-			                      "queue %u: request without "
-			                      "a 16-byte header and a status "
-			                      "byte",
-			                      qi);
-			break;
+	while (blk_running(b) && (r = virtq_pop(vq, b->elem)) != 0) {
+		if (r < 0) {
+			virtio_dev_set_broken(vdev, "queue 0: %s", vq->error);
+			return;
 		}
-		pushed = true;
+		if (blk_serve(b, b->elem) < 0) {
+			virtio_dev_set_broken(vdev,
+			                      "queue 0: request without "
+			                      "a 16-byte header and a status "
+			                      "byte");
+			return;
+		}
 	}
-	if (r < 0)
-		virtio_dev_set_broken(vdev, "queue %u: %s", qi, vq->error);
-	if (pushed)
-		virtio_queue_interrupt(vdev, qi);
+}
+
+static void *blk_worker(void *arg)
+{
+	struct blk *b = arg;
+
+	for (;;) {
+		pthread_mutex_lock(&b->wlock);
+		while (!b->kicked && !b->stopping)
+			pthread_cond_wait(&b->kick, &b->wlock);
+		if (b->stopping) {
+			pthread_mutex_unlock(&b->wlock);
+			return NULL;
+		}
+		b->kicked = false;
+		pthread_mutex_unlock(&b->wlock);
+		pthread_mutex_lock(&b->vdev.lock);
+		blk_drain(b);
+		pthread_mutex_unlock(&b->vdev.lock);
+	}
+}
+
+/* A kick (vdev.lock held): wake the worker. */
+static void blk_notify(struct virtio_dev *vdev, unsigned int qi)
+{
+	struct blk *b = (struct blk *)vdev;
+
+	pthread_mutex_lock(&b->wlock);
+	b->kicked = true;
+	pthread_cond_signal(&b->kick);
+	pthread_mutex_unlock(&b->wlock);
+}
+
+/* Status 0 (vdev.lock held): wait out the request in flight, whose result
+ * is then dropped, so nothing touches the rings after the reset. */
+static void blk_reset(struct virtio_dev *vdev)
+{
+	struct blk *b = (struct blk *)vdev;
+
+	b->gen++;
+	while (b->busy)
+		pthread_cond_wait(&b->idle, &vdev->lock);
+}
+
+static void blk_stop(struct virtio_dev *vdev)
+{
+	struct blk *b = (struct blk *)vdev;
+
+	if (!b->worker_started)
+		return;
+	pthread_mutex_lock(&b->wlock);
+	b->stopping = true;
+	pthread_cond_signal(&b->kick);
+	pthread_mutex_unlock(&b->wlock);
+	pthread_join(b->worker, NULL);
+	b->worker_started = false;
 }
 
 static void blk_free(struct virtio_dev *vdev)
 {
 	struct blk *b = (struct blk *)vdev; /* vdev is the first member */
 
+	blk_stop(vdev);
 	if (b->fd >= 0)
 		close(b->fd);
+	pthread_mutex_destroy(&b->wlock);
+	pthread_cond_destroy(&b->kick);
+	pthread_cond_destroy(&b->idle);
 	free(b->elem);
 	free(b);
 }
@@ -221,6 +313,8 @@ static void blk_free(struct virtio_dev *vdev)
 static const struct virtio_dev_ops blk_ops = {
     .device_id = VIRTIO_ID_BLOCK,
     .queue_notify = blk_notify,
+    .reset = blk_reset,
+    .stop = blk_stop,
     .free = blk_free,
 };
 
@@ -229,6 +323,11 @@ static int blk_open(struct blk *b, const struct vm_disk_config *dc,
 {
 	struct stat st;
 
+	if (!dc->path)
+		return log_err_errno(EINVAL,
+		                     "disks[%u].path is missing; name "
+		                     "a raw image file",
+		                     index);
 	b->fd = open(dc->path, (dc->readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC);
 	if (b->fd < 0)
 		return log_err_errno(errno, "disk %u: cannot open %s%s", index,
@@ -269,6 +368,9 @@ int virtio_blk_create(struct vm *vm, unsigned int index, unsigned int slot)
 		return -ENOMEM;
 	b->fd = -1;
 	b->readonly = dc->readonly;
+	pthread_mutex_init(&b->wlock, NULL);
+	pthread_cond_init(&b->kick, NULL);
+	pthread_cond_init(&b->idle, NULL);
 	b->elem = malloc(sizeof(*b->elem));
 	if (!b->elem) {
 		free(b);
@@ -295,6 +397,9 @@ int virtio_blk_create(struct vm *vm, unsigned int index, unsigned int slot)
 	r = virtio_dev_init(&b->vdev, vm, &blk_ops, name, 1, BLK_QUEUE_SIZE,
 	                    blk_features(b), b->config, BLK_CFG_SIZE);
 	b->vdev.priv = b;
+	if (r == 0)
+		r = -pthread_create(&b->worker, NULL, blk_worker, b);
+	b->worker_started = r == 0;
 	if (r == 0)
 		r = virtio_pci_add(&b->vdev, slot);
 	if (r < 0) {

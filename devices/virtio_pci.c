@@ -637,6 +637,8 @@ int virtio_pci_add(struct virtio_dev *vdev, unsigned int slot)
 
 void virtio_dev_destroy(struct virtio_dev *vdev)
 {
+	if (vdev->ops && vdev->ops->stop)
+		vdev->ops->stop(vdev);
 	if (vdev->queues) {
 		pthread_mutex_lock(&vdev->lock);
 		dev_reset(vdev);

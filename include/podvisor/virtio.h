@@ -143,6 +143,9 @@ struct virtio_dev_ops {
 	 * vdev->config when writable). Optional: config is read-only. */
 	void (*config_write)(struct virtio_dev *vdev, uint32_t off,
 	                     uint32_t len);
+	/* Stops the device's own threads; virtio_dev_destroy() calls it
+	 * first, without the lock. Optional. */
+	void (*stop)(struct virtio_dev *vdev);
 	/* Frees vdev->priv and what the device owns. Optional. */
 	void (*free)(struct virtio_dev *vdev);
 };
@@ -154,9 +157,9 @@ struct virtio_queue {
 	uint16_t msix_vector;
 	bool enabled;
 	uint64_t desc, avail, used; /* guest addresses set by the driver */
-	int kick_fd;   /* eventfd + KVM ioeventfd, -1 when disabled */
-	int call_fd;   /* eventfd + KVM irqfd while the vector is live */
-	int irqfd_gsi; /* GSI call_fd is bound to, -1: unbound */
+	int kick_fd;          /* eventfd + KVM ioeventfd, -1 when disabled */
+	int call_fd;          /* eventfd + KVM irqfd while the vector is live */
+	int irqfd_gsi;        /* GSI call_fd is bound to, -1: unbound */
 	uint64_t notify_addr; /* kick_fd's ioeventfd address, 0: unbound */
 	struct event *kick_ev;
 	struct virtio_dev *vdev;

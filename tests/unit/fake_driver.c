@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <string.h>
+#include <unistd.h>
 
 #include "fake_driver.h"
 #include "fake_vm.h"
@@ -153,4 +154,15 @@ void drv_config_read(struct drv *d, uint32_t off, void *buf, uint32_t len)
 	for (uint32_t i = 0; i < len; i++)
 		p[i] = (uint8_t)fake_mmio_read(
 		    d->vm, d->bar + VIRTIO_PCI_DEVICE_OFF + off + i, 1);
+}
+
+bool drv_wait_used(struct drv *d, unsigned int qi, uint32_t *id, uint32_t *len,
+                   unsigned int timeout_ms)
+{
+	for (unsigned int t = 0; t <= timeout_ms; t++) {
+		if (drv_get_used(d, qi, id, len))
+			return true;
+		usleep(1000);
+	}
+	return false;
 }

@@ -57,6 +57,9 @@ uint16_t drv_submit(struct drv *d, unsigned int q, const struct drv_buf *b,
 void drv_kick(struct drv *d, unsigned int q);
 /* Next used element of queue q; false when none is new. */
 bool drv_get_used(struct drv *d, unsigned int q, uint32_t *id, uint32_t *len);
+/* Same, waiting up to timeout_ms for devices served by their own thread. */
+bool drv_wait_used(struct drv *d, unsigned int q, uint32_t *id, uint32_t *len,
+                   unsigned int timeout_ms);
 uint8_t drv_status(struct drv *d);
 /* Reads the device config byte range. */
 void drv_config_read(struct drv *d, uint32_t off, void *buf, uint32_t len);

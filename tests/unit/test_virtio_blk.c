@@ -82,7 +82,8 @@ static int request(uint32_t type, uint64_t sector, uint32_t len,
 		b[n++] = (struct drv_buf){DATA, len, data_write};
 	b[n++] = (struct drv_buf){STATUS, 1, true};
 	drv_submit(&d, 0, b, n, true);
-	ck_assert(drv_get_used(&d, 0, &id, ulen));
+	/* Served by the disk's worker thread: wait for it. */
+	ck_assert(drv_wait_used(&d, 0, &id, ulen, 2000));
 	return *(uint8_t *)fake_gpa(vm, STATUS);
 }
 
@@ -222,6 +223,8 @@ START_TEST(test_missing_status_needs_reset)
 	open_disk(false, NULL);
 	memcpy(fake_gpa(vm, HDR), hdr, 16);
 	drv_submit(&d, 0, &b, 1, true);
+	for (int i = 0; i < 2000 && !(drv_status(&d) & 0x40); i++)
+		usleep(1000);
 	ck_assert(drv_status(&d) & 0x40);
 }
 END_TEST
