@@ -56,6 +56,37 @@ static int cfg_check_file(const char *field, const char *path, const char *what,
 	return 0;
 }
 
+/* A file the VMM will create: its directory must exist. */
+static int cfg_check_parent(const char *field, const char *path,
+                            struct vm_config_error *err)
+{
+	char dir[4096];
+	const char *slash;
+	struct stat st;
+	size_t n;
+
+	if (!path)
+		return 0;
+	if (!*path)
+		return cfg_fail(err, field,
+		                "empty path; give a file path or "
+		                "leave it out");
+	slash = strrchr(path, '/');
+	if (!slash)
+		return 0; /* the current directory */
+	n = slash == path ? 1 : (size_t)(slash - path);
+	if (n >= sizeof(dir))
+		return cfg_fail(err, field, "path too long");
+	memcpy(dir, path, n);
+	dir[n] = 0;
+	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
+		return cfg_fail(err, field,
+		                "%s: directory %s does not exist; "
+		                "create it or give another path",
+		                path, dir);
+	return 0;
+}
+
 static int cfg_check_name(const struct vm_config *cfg,
                           struct vm_config_error *err)
 {
@@ -214,6 +245,10 @@ int vm_config_validate(const struct vm_config *cfg,
 	if (r == 0 && cfg->initrd)
 		r = cfg_check_file("initrd", cfg->initrd,
 		                   "an initramfs (cpio) image", err);
+	if (r == 0)
+		r = cfg_check_parent("console_log", cfg->console_log, err);
+	if (r == 0)
+		r = cfg_check_parent("api_socket", cfg->api_socket, err);
 	if (r == 0)
 		r = cfg_check_cpu_mem(cfg, host, err);
 	if (r == 0)

@@ -198,6 +198,22 @@ START_TEST(test_vsock_cid)
 }
 END_TEST
 
+START_TEST(test_output_paths)
+{
+	ck_assert_int_eq(
+	    json_then_validate("{\"kernel\":\"%s\",\"console_log\":"
+	                       "\"/nonexistent-dir/con.log\"}"),
+	    -EINVAL);
+	ck_error("console_log", "directory /nonexistent-dir does not exist");
+	ck_assert_int_eq(json_then_validate("{\"console_log\":\"/tmp/c.log\","
+	                                    "\"api_socket\":\"/nope/a.sock\"}"),
+	                 -EINVAL);
+	ck_error("api_socket", "directory /nope does not exist");
+	ck_assert_int_eq(json_then_validate("{\"api_socket\":\"/tmp/a.sock\"}"),
+	                 0);
+}
+END_TEST
+
 START_TEST(test_duplicate_disk)
 {
 	ck_assert_int_eq(
@@ -323,6 +339,7 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, test_mac);
 	tcase_add_test(tc, test_vsock_cid);
 	tcase_add_test(tc, test_duplicate_disk);
+	tcase_add_test(tc, test_output_paths);
 	tcase_add_test(tc, test_flags_override_file);
 	tcase_add_test(tc, test_bad_flags);
 	tcase_add_test(tc, test_json_round_trip);
