@@ -40,7 +40,10 @@ struct console {
 	struct bytering to_host, to_guest;
 	uint8_t to_host_buf[CON_BUF], to_guest_buf[CON_BUF];
 	char path[108];
-	struct virtq_elem elem;
+	struct virtq_elem elem;    /* receive side */
+	struct virtq_elem tx_elem; /* transmit element being staged */
+	bool tx_pending;
+	uint64_t tx_off;
 };
 
 static void con_flush_host(struct console *c);
@@ -100,6 +103,37 @@ static void con_fill_guest(struct console *c)
 }
 
 /* Takes the guest's transmit buffers while there is room for them. */
+/*
+ * Copies the pending transmit element into to_host from tx_off on. Returns
+ * false when it has to wait for the client to take bytes first.
+ */
+static bool con_copy_tx(struct console *c)
+{
+	uint8_t chunk[4096];
+	size_t n, room;
+
+	while (c->tx_off < c->tx_elem.out_len) {
+		room = bytering_room(&c->to_host);
+		if (!room && c->cfd >= 0)
+			return false; /* the write event resumes us */
+		if (!room) {
+			/* Nobody listens: keep only the newest bytes. */
+			bytering_drop(&c->to_host, sizeof(chunk));
+			room = bytering_room(&c->to_host);
+		}
+		n = virtq_elem_read(&c->tx_elem, c->tx_off, chunk,
+		                    MIN(sizeof(chunk), room));
+		if (!n)
+			break;
+		bytering_put(&c->to_host, chunk, n);
+		c->tx_off += n;
+		con_flush_host(c);
+	}
+	return true;
+}
+
+/* Takes the guest's transmit buffers; an element is returned to the guest
+ * only once all of its bytes are staged, so none is lost to a slow client. */
 static void con_drain_guest(struct console *c)
 {
 	struct virtq *vq = &c->vdev.queues[CON_TXQ].vq;
@@ -107,24 +141,17 @@ static void con_drain_guest(struct console *c)
 	int r = 0;
 
 	for (;;) {
-		uint8_t chunk[4096];
-		uint64_t off = 0;
-		size_t n;
-
-		/* With a client, wait for room rather than drop bytes. */
-		if (c->cfd >= 0 && c->to_host.len > CON_BUF / 2)
-			break;
-		if (!running(c) || (r = virtq_pop(vq, &c->elem)) <= 0)
-			break;
-		while ((n = virtq_elem_read(&c->elem, off, chunk,
-		                            sizeof(chunk))) > 0) {
-			if (bytering_room(&c->to_host) < n)
-				bytering_drop(&c->to_host,
-				              n - bytering_room(&c->to_host));
-			bytering_put(&c->to_host, chunk, n);
-			off += n;
+		if (!c->tx_pending) {
+			if (!running(c) ||
+			    (r = virtq_pop(vq, &c->tx_elem)) <= 0)
+				break;
+			c->tx_pending = true;
+			c->tx_off = 0;
 		}
-		virtq_push(vq, &c->elem, 0);
+		if (!con_copy_tx(c))
+			break;
+		virtq_push(vq, &c->tx_elem, 0);
+		c->tx_pending = false;
 		pushed = true;
 	}
 	if (r < 0)
@@ -190,6 +217,7 @@ static void on_client_read(evutil_socket_t fd, short what, void *arg)
 		con_fill_guest(c);
 	} else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
 		client_close(c, n == 0 ? "hang-up" : strerror(errno));
+		con_drain_guest(c); /* a waiting element may go on now */
 	}
 	pthread_mutex_unlock(&c->vdev.lock);
 }
@@ -232,6 +260,12 @@ static void con_notify(struct virtio_dev *vdev, unsigned int qi)
 		con_drain_guest(c);
 }
 
+/* Status 0: the element being staged belongs to the old ring. */
+static void con_reset(struct virtio_dev *vdev)
+{
+	((struct console *)vdev)->tx_pending = false;
+}
+
 static int con_activate(struct virtio_dev *vdev)
 {
 	struct console *c = (struct console *)vdev;
@@ -259,6 +293,7 @@ static const struct virtio_dev_ops con_ops = {
     .device_id = VIRTIO_ID_CONSOLE,
     .queue_notify = con_notify,
     .activate = con_activate,
+    .reset = con_reset,
     .free = con_free,
 };
 

@@ -149,6 +149,39 @@ START_TEST(test_second_client_refused)
 }
 END_TEST
 
+START_TEST(test_slow_client_loses_nothing)
+{
+	enum { ELEM = 100 * 1024, N = 6 };
+	struct drv_buf b = {BUF, ELEM, false};
+	unsigned int used = 0;
+	size_t total = 0;
+	uint32_t id, len;
+	char buf[65536];
+	int fd = client();
+
+	memset(fake_gpa(vm, BUF), 'z', ELEM);
+	for (int i = 0; i < N; i++)
+		drv_submit(&d, 1, &b, 1, true);
+	pump();
+	while (drv_get_used(&d, 1, &id, &len))
+		used++;
+	/* 600 KiB cannot all sit in the socket and the 64 KiB buffer. */
+	ck_assert_uint_lt(used, N);
+	for (int i = 0; i < 2000 && total < (size_t)N * ELEM; i++) {
+		ssize_t r = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+
+		if (r > 0)
+			total += (size_t)r;
+		event_base_loop(vm->evbase, EVLOOP_NONBLOCK);
+	}
+	while (drv_get_used(&d, 1, &id, &len))
+		used++;
+	ck_assert_uint_eq(total, (size_t)N * ELEM);
+	ck_assert_uint_eq(used, N);
+	close(fd);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("virtio_console");
@@ -160,6 +193,7 @@ int main(void)
 	tcase_add_test(tc, test_guest_output_kept_until_client_connects);
 	tcase_add_test(tc, test_host_input_waits_for_rx_buffers);
 	tcase_add_test(tc, test_second_client_refused);
+	tcase_add_test(tc, test_slow_client_loses_nothing);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
