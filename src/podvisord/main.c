@@ -16,6 +16,7 @@
 #include "config.h"
 #include "podvisor/api.h"
 #include "podvisor/log.h"
+#include "podvisor/switch.h"
 #include "podvisor/util.h"
 #include "pod.h"
 
@@ -42,11 +43,14 @@ static void usage(FILE *f)
 	    "  --vcpu-overcommit N   vCPUs per host CPU before 503, and per\n"
 	    "                        shared-pool CPU for placement (default "
 	    "4)\n"
+	    "  --switch-socket PATH  podvisor-switch control socket for NICs "
+	    "with a\n"
+	    "                        segment (default %s)\n"
 	    "  --topology SRC        place VMs on an hwloc synthetic topology\n"
 	    "                        or XML file instead of this host\n"
 	    "  --log-level LEVEL     error, warn, info (default) or debug\n"
 	    "  --help, --version\n",
-	    PODVISOR_LIBEXECDIR);
+	    PODVISOR_LIBEXECDIR, SW_DEFAULT_CONTROL);
 }
 
 static bool executable(const char *p)
@@ -117,6 +121,7 @@ enum {
 	OPT_OVERCOMMIT,
 	OPT_LOG_LEVEL,
 	OPT_TOPOLOGY,
+	OPT_SWITCH_SOCKET,
 	OPT_VERSION,
 };
 
@@ -133,6 +138,7 @@ static const struct option long_opts[] = {
     {"vcpu-overcommit", required_argument, NULL, OPT_OVERCOMMIT},
     {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
     {"topology", required_argument, NULL, OPT_TOPOLOGY},
+    {"switch-socket", required_argument, NULL, OPT_SWITCH_SOCKET},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, OPT_VERSION},
     {NULL, 0, NULL, 0},
@@ -204,6 +210,9 @@ static int parse_opt(int c, const char *arg, struct daemon *d,
 			        arg);
 			return 2;
 		}
+		break;
+	case OPT_SWITCH_SOCKET:
+		d->switch_socket = arg;
 		break;
 	case OPT_TOPOLOGY:
 		d->topology = arg;
@@ -333,6 +342,7 @@ int main(int argc, char **argv)
 	    .state_dir = "/var/lib/podvisor",
 	    .run_dir = "/run/podvisor",
 	    .vcpu_overcommit = 4,
+	    .switch_socket = SW_DEFAULT_CONTROL,
 	    .defaults = {.vcpus = 1, .memory_mib = 128, .check_files = true},
 	};
 	struct options o = {.admin_gid = (gid_t)-1, .log_level = PV_LOG_INFO};

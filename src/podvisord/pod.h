@@ -48,9 +48,10 @@ struct pod {
 	int64_t boot_ms; /* -1 until the control socket answered */
 	unsigned int reboots;
 	uint64_t last_reboot_ns;
-	char reason[384]; /* why it stopped or failed */
-	char dir[256];    /* run dir of this VM */
-	bool placed;      /* alloc is reserved in the placer */
+	char reason[384];          /* why it stopped or failed */
+	char dir[256];             /* run dir of this VM */
+	unsigned int switch_ports; /* bit i: nets[i] is a switch port */
+	bool placed;               /* alloc is reserved in the placer */
 	struct numa_alloc alloc;
 };
 
@@ -65,6 +66,7 @@ struct daemon {
 	struct pod_spec_defaults defaults;
 	unsigned int vcpu_overcommit;
 	struct pod *pods;
+	const char *switch_socket; /* podvisor-switch control socket */
 	const char *topology; /* --topology: hwloc synthetic/XML, NULL host */
 	struct numa_topo *topo;
 	struct numa_placer *placer;
@@ -94,6 +96,12 @@ void pod_path(const struct pod *p, const char *file, char *buf, size_t size);
 int pod_place(struct pod *p, struct api_request *req);
 /* Gives the reservation back (VMM gone). */
 void pod_unplace(struct pod *p);
+
+/* ---- podvisor-switch ports (switch.c) ---- */
+/* Adds a port for every nets[i] with a segment. On failure removes what
+ * it added, replies (503 switch unreachable, 409 refused), returns < 0. */
+int pod_switch_attach(struct pod *p, struct api_request *req);
+void pod_switch_detach(struct pod *p);
 
 /* ---- persistence (store.c) ---- */
 int pod_store_save(const struct pod *p);

@@ -58,7 +58,14 @@ static void h_list(struct api_request *req, void *ctx)
 }
 
 /* Checks capacity, then creating + spawn. Replies on failure. */
-static bool boot(struct api_request *req, struct pod *p)
+enum boot_result {
+	BOOT_OK,
+	BOOT_REFUSED, /* replied; nothing changed */
+	BOOT_FAILED,  /* replied; the VM is failed */
+};
+
+/* Capacity, placement, switch ports, then the VMM. */
+static enum boot_result boot(struct api_request *req, struct pod *p)
 {
 	char why[320];
 
@@ -67,23 +74,28 @@ static bool boot(struct api_request *req, struct pod *p)
 		                strncmp(why, "vcpus", 5) ? "memory_mib"
 		                                         : "vcpus",
 		                "%s", why);
-		return false;
+		return BOOT_REFUSED;
 	}
 	if (pod_place(p, req) < 0)
-		return false;
+		return BOOT_REFUSED;
+	if (pod_switch_attach(p, req) < 0) {
+		pod_unplace(p);
+		return BOOT_REFUSED;
+	}
 	pod_transition(p, POD_EV_START, api_request_peer_uid(req), "boot");
 	p->reboots = 0;
 	if (pod_vmm_spawn(p) < 0) {
 		snprintf(p->reason, sizeof(p->reason),
 		         "could not start %.200s; see podvisord's log",
 		         p->d->vmm_path);
+		pod_switch_detach(p);
 		pod_unplace(p);
 		pod_transition(p, POD_EV_EXIT_FAIL, (uid_t)-1, p->reason);
 		api_reply_error(req, 500, API_E_INTERNAL, NULL, "vm %s: %s",
 		                p->id, p->reason);
-		return false;
+		return BOOT_FAILED;
 	}
-	return true;
+	return BOOT_OK;
 }
 
 static void h_create(struct api_request *req, void *ctx)
@@ -127,14 +139,18 @@ static void h_create(struct api_request *req, void *ctx)
 	}
 	log_info("audit: vm %s (%s): created by uid %u", p->id, p->spec.name,
 	         (unsigned)api_request_peer_uid(req));
-	/* A VM that cannot be placed is not created at all (507). */
-	if (pod_place(p, req) < 0) {
-		pod_destroy(p);
-		return;
-	}
-	/* boot() persists the record with its first state change. */
-	if (boot(req, p))
+	/* A VM that cannot be placed or wired is not created at all;
+	 * boot() persists the record with its first state change. */
+	switch (boot(req, p)) {
+	case BOOT_OK:
 		api_reply_json(req, 201, pod_to_json(p));
+		break;
+	case BOOT_REFUSED:
+		pod_destroy(p);
+		break;
+	case BOOT_FAILED:
+		break;
+	}
 }
 
 static void h_get(struct api_request *req, void *ctx)
@@ -158,6 +174,7 @@ static void h_delete(struct api_request *req, void *ctx)
 		                (int)p->pid, p->spec.name);
 		return;
 	}
+	pod_switch_detach(p);
 	pod_unplace(p);
 	log_info("audit: vm %s (%s): deleted by uid %u", p->id, p->spec.name,
 	         (unsigned)uid);
@@ -209,7 +226,7 @@ static void h_action(struct api_request *req, void *ctx)
 	if (strcmp(action, "start") == 0) {
 		if (pod_state_next(p->state, POD_EV_START, &next) < 0)
 			reply_wrong_state(req, p, "start");
-		else if (boot(req, p))
+		else if (boot(req, p) == BOOT_OK)
 			api_reply_json(req, 200, pod_to_json(p));
 		return;
 	}
@@ -224,7 +241,7 @@ static void h_action(struct api_request *req, void *ctx)
 		                (int)p->pid, p->spec.name);
 		return;
 	}
-	if (strcmp(action, "reboot") == 0 && !boot(req, p))
+	if (strcmp(action, "reboot") == 0 && boot(req, p) != BOOT_OK)
 		return;
 	api_reply_json(req, 200, pod_to_json(p));
 }

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "podvisor/numa.h"
+#include "podvisor/switch.h"
 #include "podvisor/util.h"
 #include "spec.h"
 
@@ -204,11 +205,61 @@ static int parse_mac(const char *s, uint8_t mac[6])
 	return (mac[0] & 1) ? -EINVAL : 0;
 }
 
+/* "segment" and "allow": the port podvisord adds to podvisor-switch. */
+static int parse_net_switch(json_object *v, const char *prefix,
+                            struct pod_net *n, struct pod_spec_error *e)
+{
+	struct sw_policy *pol = NULL;
+	struct sw_error serr = {0};
+	char field[64];
+	json_object *allow;
+	int r;
+
+	snprintf(field, sizeof(field), "%ssegment", prefix);
+	r = get_str(v, "segment", field, SW_NAME_MAX - 1, &n->segment, e);
+	if (r < 0)
+		return r;
+	if (n->segment && !pod_name_valid(n->segment))
+		return fail(e, field,
+		            "%s '%s' must hold only letters, digits, "
+		            "'_', '.' and '-'",
+		            field, n->segment);
+	if (n->segment && n->tap)
+		return fail(e, field,
+		            "%s needs a vhost-user NIC; remove "
+		            "%stap",
+		            field, prefix);
+	snprintf(field, sizeof(field), "%sallow", prefix);
+	if (!json_object_object_get_ex(v, "allow", &allow) ||
+	    json_object_is_type(allow, json_type_null))
+		return 0;
+	if (!n->segment)
+		return fail(e, field,
+		            "%s applies to a switch port: give "
+		            "%ssegment too",
+		            field, prefix);
+	if (!json_object_is_type(allow, json_type_array))
+		return fail(e, field, "%s must be an array of rules", field);
+	if (sw_policy_from_json(allow, &pol, &serr) < 0) {
+		/* The switch names "rules[N].x"; ours is "nets[i].allow[N].x".
+		 */
+		const char *sub =
+		    strncmp(serr.field, "rules", 5) == 0 ? serr.field + 5 : "";
+		char f[64 + 24];
+
+		snprintf(f, sizeof(f), "%.23sallow%.40s", prefix, sub);
+		return fail(e, f, "%s: %s", f, serr.message);
+	}
+	free(pol);
+	n->allow = json_object_get(allow);
+	return 0;
+}
+
 static int parse_net(json_object *v, unsigned int i, struct pod_net *n,
                      struct pod_spec_error *e)
 {
-	static const char *const known[] = {"tap", "vhost_user_socket", "mac",
-	                                    "mtu", NULL};
+	static const char *const known[] = {
+	    "tap", "vhost_user_socket", "mac", "mtu", "segment", "allow", NULL};
 	char prefix[24], field[64];
 	char *mac = NULL;
 	uint64_t mtu = 1500;
@@ -251,6 +302,8 @@ static int parse_net(json_object *v, unsigned int i, struct pod_net *n,
 	if (r == 0)
 		r = get_uint(v, "mtu", field, 68, 65535, &mtu, e);
 	n->mtu = (unsigned int)mtu;
+	if (r == 0)
+		r = parse_net_switch(v, prefix, n, e);
 	return r;
 }
 
@@ -486,6 +539,8 @@ void pod_spec_free(struct pod_spec *s)
 	for (unsigned int i = 0; i < s->nr_nets; i++) {
 		free(s->nets[i].tap);
 		free(s->nets[i].vhost_user_socket);
+		free(s->nets[i].segment);
+		json_object_put(s->nets[i].allow);
 	}
 	json_object_put(s->labels);
 	json_object_put(s->placement);
@@ -543,6 +598,12 @@ static json_object *nets_json(const struct pod_spec *s, const char *run_dir)
 			add_str(o, "mac", mac);
 		}
 		json_object_object_add(o, "mtu", json_object_new_int(n->mtu));
+		/* Switch wiring is podvisord's business, not the VMM's. */
+		if (!run_dir)
+			add_str(o, "segment", n->segment);
+		if (!run_dir && n->allow)
+			json_object_object_add(o, "allow",
+			                       json_object_get(n->allow));
 		json_object_array_add(arr, o);
 	}
 	return arr;

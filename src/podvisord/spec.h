@@ -33,6 +33,8 @@ struct pod_net {
 	uint8_t mac[6];
 	bool has_mac;
 	unsigned int mtu;
+	char *segment;      /* podvisor-switch segment; NULL: not wired */
+	json_object *allow; /* switch rules (array) for this port, or NULL */
 };
 
 struct pod_spec {

@@ -152,6 +152,7 @@ static void on_vmm_exit(struct pod *p, int wstatus)
 		p->last_reboot_ns = pv_now_ns();
 		pod_transition(p, POD_EV_REBOOT, (uid_t)-1, "guest reboot");
 		if (pod_vmm_spawn(p) < 0) {
+			pod_switch_detach(p);
 			pod_unplace(p);
 			pod_transition(p, POD_EV_EXIT_FAIL, (uid_t)-1,
 			               "respawn failed");
@@ -166,6 +167,7 @@ static void on_vmm_exit(struct pod *p, int wstatus)
 		         p->reboots - 1,
 		         (int)(REBOOT_WINDOW_NS / 1000000000ULL));
 	}
+	pod_switch_detach(p);
 	pod_unplace(p);
 	ev = kind == POD_EXIT_CLEAN ? POD_EV_EXIT_OK : POD_EV_EXIT_FAIL;
 	pod_transition(p, ev, (uid_t)-1, what);
@@ -509,6 +511,9 @@ int pod_vmm_reattach(struct pod *p)
 	}
 	p->pid = pid;
 	p->is_child = false;
+	for (unsigned int i = 0; i < p->spec.nr_nets; i++)
+		if (p->spec.nets[i].segment)
+			p->switch_ports |= 1u << i;
 	p->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	if (p->pidfd >= 0) {
 		fcntl(p->pidfd, F_SETFD, FD_CLOEXEC);

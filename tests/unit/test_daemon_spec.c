@@ -163,6 +163,16 @@ START_TEST(test_every_field_error)
 	bad("{\"name\":\"p1\",\"nets\":[{\"tap\":\"t0\","
 	    "\"vhost_user_socket\":\"/x\"}]}",
 	    "nets[0].vhost_user_socket");
+	bad("{\"name\":\"p1\",\"nets\":[{\"segment\":\"a b\"}]}",
+	    "nets[0].segment");
+	bad("{\"name\":\"p1\",\"nets\":[{\"segment\":\"s\",\"tap\":\"t0\"}]}",
+	    "nets[0].segment");
+	bad("{\"name\":\"p1\",\"nets\":[{\"allow\":[]}]}", "nets[0].allow");
+	bad("{\"name\":\"p1\",\"nets\":[{\"segment\":\"s\",\"allow\":{}}]}",
+	    "nets[0].allow");
+	bad("{\"name\":\"p1\",\"nets\":[{\"segment\":\"s\","
+	    "\"allow\":[{\"proto\":\"smtp\"}]}]}",
+	    "nets[0].allow[0].proto");
 	bad("{\"name\":\"p1\",\"placement\":1}", "placement");
 	bad("{\"name\":\"p1\",\"placement\":{\"numa_node\":-1}}",
 	    "placement.numa_node");
