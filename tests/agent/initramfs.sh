@@ -16,6 +16,8 @@ grep -qw overlay /proc/filesystems || skip "overlayfs is not available"
 unshare -m -p -f -u -i true 2>/dev/null || skip "cannot create namespaces"
 
 build=${PODVISOR_BUILD:?run through meson test}
+file "$build/src/podvisor-agent/podvisor-agent" | grep -q 'statically linked' ||
+	skip "this build's podvisor-agent is not static (a sanitizer build?)"
 src=${PODVISOR_SOURCE:?run through meson test}
 ctl=$build/src/podvisor-agent/podvisor-agentctl
 tmp=$(mktemp -d /tmp/pv-initramfs-test.XXXXXX)
