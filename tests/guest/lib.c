@@ -311,30 +311,49 @@ void guest_finish(void)
 /* ---- time ---- */
 static uint64_t tsc_per_us = 2000;
 
-/* Measures the TSC against 10 ms of PIT channel 2 (gate on port 0x61). A
- * VMM without the in-kernel PIT makes this fail; we then assume 2 GHz and
- * say so, since timeouts only bound failures. */
+/* Channel 2's current count, latched so both bytes belong together. */
+static uint16_t pit2_count(void)
+{
+	uint8_t lo;
+
+	outb(0x43, 0x80);
+	lo = inb(0x42);
+	return lo | (uint16_t)inb(0x42) << 8;
+}
+
+/*
+ * Measures the TSC against about 40 ms of PIT channel 2 (gate on port 0x61)
+ * counting down from 0xffff. The elapsed time comes from the latched counts,
+ * not from when our polling noticed, so a vCPU that is descheduled (a busy
+ * host, an emulated guest) does not skew it. A VMM without the in-kernel
+ * PIT makes this fail; we then assume 2 GHz and say so, since timeouts only
+ * bound failures.
+ */
 void time_init(void)
 {
-	const uint16_t count = 11932; /* 10 ms at 1.193182 MHz */
 	uint64_t t0, t1;
-	uint32_t spins = 0;
+	uint16_t c0, c1 = 0;
+	uint32_t spins = 0, elapsed = 0;
 
 	outb(0x61, (inb(0x61) & ~0x02) | 0x01);
 	outb(0x43, 0xb0); /* channel 2, lo/hi byte, mode 0 */
-	outb(0x42, count & 0xff);
-	outb(0x42, count >> 8);
+	outb(0x42, 0xff);
+	outb(0x42, 0xff);
+	c0 = pit2_count();
 	t0 = rdtsc();
-	while (!(inb(0x61) & 0x20) && ++spins < 2000000)
-		;
+	while (elapsed < 47727 && ++spins < 1000000) { /* 40 ms */
+		c1 = pit2_count();
+		elapsed = (uint16_t)(c0 - c1);
+	}
 	t1 = rdtsc();
-	if (spins >= 2000000 || t1 - t0 < 1000000) {
-		printf("INFO time: PIT calibration failed (%u spins, %lu "
+	if (spins >= 1000000 || elapsed < 1000 || t1 - t0 < 1000000) {
+		printf("INFO time: PIT calibration failed (%u spins, %u PIT "
 		       "ticks); assuming 2 GHz TSC\n",
-		       spins, (unsigned long)(t1 - t0));
+		       spins, elapsed);
 		return;
 	}
-	tsc_per_us = (t1 - t0) / 10000;
+	/* ticks / (elapsed / 1.193182 MHz), in ticks per microsecond */
+	tsc_per_us = (t1 - t0) * 1193182 / ((uint64_t)elapsed * 1000000);
 	printf("INFO time: TSC %lu MHz\n", (unsigned long)tsc_per_us);
 }
 

@@ -16,7 +16,8 @@ static const struct {
     {"poweroff", test_poweroff}, {"triple", test_triple},
     {"reboot", test_reboot},     {"smp", test_smp},
     {"serial", test_serial},     {"ticks", test_ticks},
-    {"fuzz", test_fuzz},
+    {"fuzz", test_fuzz},         {"net", test_net},
+    {"net_switch", test_net_switch},
 };
 
 void guest_main(uint8_t *zp);

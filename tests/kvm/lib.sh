@@ -12,6 +12,7 @@ T=$(mktemp -d /tmp/pv-kvm.XXXXXX)
 SERIAL=$T/serial.log
 VMMLOG=$T/vmm.log
 BG_PIDS=()
+CLEAN_PATHS=() # removed at exit too (e.g. DPDK runtime dirs)
 ERRORS=0
 
 cleanup() {
@@ -20,9 +21,10 @@ cleanup() {
 		kill "$p" 2>/dev/null
 		wait "$p" 2>/dev/null
 	done
-	rm -rf "$T"
+	rm -rf "$T" "${CLEAN_PATHS[@]}"
 }
 trap cleanup EXIT
+trap 'exit 1' INT TERM # meson's timeout: still run cleanup
 
 skip() {
 	echo "SKIP: $*"
