@@ -12,6 +12,7 @@
 #include "podvisor/api.h"
 #include "podvisor/log.h"
 #include "podvisor/util.h"
+#include "containers.h"
 #include "pod.h"
 
 #define CONSOLE_TAIL (64 * 1024)
@@ -320,15 +321,22 @@ static void h_metrics(struct api_request *req, void *ctx)
 	free(text);
 }
 
-/* Container routes are served by the agent client (issue 3, "agent");
- * until it is wired in they say so instead of pretending. */
+/* Container routes: the pod's podvisor-agent does the work
+ * (containers.c, agent engineer); builds without libarchive/libcrypto
+ * say so instead of pretending. */
 static void h_containers(struct api_request *req, void *ctx)
 {
-	if (!lookup(req, ctx))
+	struct pod *p = lookup(req, ctx);
+
+	if (!p)
 		return;
+#ifdef PODVISORD_CONTAINERS
+	pod_containers_handle(req, p);
+#else
 	api_reply_error(req, 501, "not_implemented", NULL,
-	                "container routes are not wired to the guest agent "
-	                "in this build");
+	                "this podvisord was built without container support "
+	                "(libarchive-dev and libssl-dev are needed)");
+#endif
 }
 
 static const struct api_route routes[] = {
@@ -347,6 +355,9 @@ static const struct api_route routes[] = {
     {"GET", "/v1/vms/{id}/containers", h_containers, false},
     {"GET", "/v1/vms/{id}/containers/{cid}", h_containers, false},
     {"DELETE", "/v1/vms/{id}/containers/{cid}", h_containers, true},
+    {"GET", "/v1/vms/{id}/containers/{cid}/logs", h_containers, false},
+    {"POST", "/v1/vms/{id}/containers/{cid}/exec", h_containers, true},
+    {"POST", "/v1/vms/{id}/containers/{cid}/kill", h_containers, true},
     /* -- end containers -- */
     {"GET", "/v1/host", h_host, false},
     {"GET", "/metrics", h_metrics, false},

@@ -4,6 +4,7 @@
  * run dir, in its own session so it outlives podvisord, supervised through
  * SIGCHLD (our children) or a pidfd (VMMs re-attached after a restart).
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -36,6 +37,29 @@ static const char *const run_files[] = {
     "vmm.pid",      "vmm.pid.tmp", "console.log", "vmm.log",
 };
 
+/* <run dir>/containers holds rootfs disks converted for a host-side agent
+ * (containers.c); they go with the VM. */
+static void remove_containers_dir(struct pod *p)
+{
+	char dir[PATH_MAX], path[PATH_MAX + 256];
+	struct dirent *de;
+	DIR *dh;
+
+	pod_path(p, "containers", dir, sizeof(dir));
+	dh = opendir(dir);
+	if (!dh)
+		return;
+	while ((de = readdir(dh)))
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..")) {
+			snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+			if (unlink(path) < 0)
+				log_warn("vm %s: remove %s: %s", p->id, path,
+				         strerror(errno));
+		}
+	closedir(dh);
+	rmdir(dir);
+}
+
 void pod_vmm_cleanup(struct pod *p)
 {
 	char path[PATH_MAX];
@@ -48,6 +72,7 @@ void pod_vmm_cleanup(struct pod *p)
 		snprintf(path, sizeof(path), "%s/net%u.sock", p->dir, i);
 		unlink(path);
 	}
+	remove_containers_dir(p);
 	if (rmdir(p->dir) < 0 && errno != ENOENT)
 		log_warn("vm %s: %s left behind: %s", p->id, p->dir,
 		         strerror(errno));

@@ -186,6 +186,7 @@ START_TEST(test_no_kernel_anywhere)
 {
 	defs.kernel = NULL;
 	bad("{\"name\":\"p1\"}", "kernel");
+	defs.kernel = kernel;
 }
 END_TEST
 
@@ -282,7 +283,7 @@ int main(void)
 	SRunner *sr;
 	int failed;
 
-	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_unchecked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_minimal_spec_gets_defaults);
 	tcase_add_test(tc, test_full_spec_round_trips);
 	tcase_add_test(tc, test_every_field_error);

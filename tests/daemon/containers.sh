@@ -1,0 +1,46 @@
+#!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
+# Container routes through the real podvisord: a pod VM whose agent is a
+# host-side podvisor-agent (label podvisor.io/agent, as on PVM hosts where
+# guest userspace cannot run) runs a container from an OCI tarball; its
+# output and exit code 3 come back; deleting the VM leaves nothing behind.
+. "$(dirname "$0")/lib.sh"
+need_all
+SRC=${PODVISOR_SOURCE:?run through meson test}
+AGENT=$BUILD/src/podvisor-agent/podvisor-agent
+[ "$(id -u)" = 0 ] || skip "needs root (the agent makes namespaces and mounts)"
+[ -x "$AGENT" ] || skip "needs podvisor-agent ($AGENT not built)"
+grep -qw overlay /proc/filesystems || skip "needs overlayfs"
+[ -e /dev/loop-control ] || skip "needs loop devices"
+bash "$SRC/scripts/build-container-image.sh" "$T/bb.tar" >/dev/null 2>&1 ||
+	skip "scripts/build-container-image.sh could not build the image here"
+
+"$AGENT" --listen "unix:$T/agent.sock" --state-dir "$T/agent" \
+	2>"$T/agent.log" &
+APID=$!
+trap 'kill "$APID" 2>/dev/null; wait "$APID" 2>/dev/null; cleanup' EXIT
+start_daemon
+for _ in $(seq 50); do [ -S "$T/agent.sock" ] && break; sleep 0.1; done
+
+post_json /v1/vms "{\"name\":\"pod\",\"labels\":{\"podvisor.io/agent\":\"unix:$T/agent.sock\"}}"
+ID=$(body .id)
+check "pod VM runs" wait_state pod running 10
+post_json /v1/vms/pod/containers "{\"name\":\"c1\",\"rootfs\":\"$T/bb.tar\",\"args\":[\"sh\",\"-c\",\"echo hello from \$(hostname); exit 3\"]}"
+check "POST containers: 201" [ "$STATUS" = 201 -a "$(body .name)" = c1 ]
+exited() {
+	api GET /v1/vms/pod/containers/c1
+	[ "$(body .state)" = exited ]
+}
+for _ in $(seq 100); do exited && break; sleep 0.1; done
+check "the container exited with code 3" [ "$(body .exit_code)" = 3 ]
+api GET /v1/vms/pod/containers/c1/logs
+check "its output came back" [ "$(body .stdout)" = "hello from c1" ]
+api GET /v1/vms/pod/containers
+check "the list has it" [ "$(body 'map(.name)|join(",")')" = c1 ]
+api GET /v1/vms/nope/containers
+check "unknown VM: 404" [ "$STATUS" = 404 ]
+
+api DELETE /v1/vms/pod
+check "deleting the pod VM: 204" [ "$STATUS" = 204 ]
+check "its run dir is gone, converted disk included" [ ! -e "$T/run/vms/$ID" ]
+finish
