@@ -125,17 +125,15 @@ static void reconnect(unsigned int *seq)
 	      back ? "resumed" : "did not resume within 40 s");
 }
 
-void test_net(void)
+/* Sends a frame every 200 ms until one comes back; false after secs. */
+static bool until_reflected(unsigned int *seqp, uint64_t secs)
 {
-	uint64_t end, next = 0;
-	unsigned int seq = 0, seen = 0;
+	uint64_t end = now_us() + secs * 1000000, next = 0;
+	unsigned int seq = *seqp;
+	bool seen = false;
 	uint32_t len;
 	int h;
 
-	if (!bring_up())
-		return;
-	printf("READY net\n");
-	end = now_us() + 30000000;
 	while (now_us() < end && !seen) {
 		if (now_us() >= next) {
 			send_frame(seq++);
@@ -151,12 +149,33 @@ void test_net(void)
 		post_rx(rxbuf[h]);
 		vq_kick(&net.vq[0]);
 	}
+	*seqp = seq;
+	return seen;
+}
+
+void test_net(void)
+{
+	unsigned int seq = 0;
+	bool seen;
+
+	if (!bring_up())
+		return;
+	printf("READY net\n");
+	seen = until_reflected(&seq, 30);
 	printf("INFO net: sent %u frames, link status %u\n", seq,
 	       (unsigned int)(vcfg_r8(&net, 6) | vcfg_r8(&net, 7) << 8));
 	if (check(seen, "net_frame_reflected",
 	          "no reflected frame within 30 s (%u sent)", seq))
 		check(irq_wait(VEC_RX, 0, 1000000), "net_rx_msix",
 		      "no interrupt on vector 0x%x", VEC_RX);
+	/* A driver reset (reload, kexec) while the back-end runs: the rings
+	 * are taken back and handed over again. */
+	if (seen && arg_u64("reinit", 0)) {
+		seen = virtio_reset(&net) && bring_up() &&
+		       until_reflected(&seq, 15);
+		check(seen, "net_reset_and_reinit",
+		      "no reflection within 15 s after a device reset");
+	}
 	if (seen && arg_u64("reconnect", 0))
 		reconnect(&seq);
 }

@@ -4,8 +4,9 @@
 # mode, macswap forwarding) is the back-end on the VMM's socket; the guest's
 # frames come back with the MACs swapped. Exercises feature negotiation, the
 # memory table, ring addresses, kick and call eventfds with a real back-end.
-# Then the back-end is killed and restarted: the guest keeps running and its
-# frames are reflected again (the VMM replays the vhost-user setup).
+# Then the guest resets the device and sets it up again, and the back-end is
+# killed and restarted: each time the guest's frames must be reflected again
+# (the VMM takes the rings back and replays the vhost-user setup).
 . "$(dirname "$0")/lib.sh"
 need_kvm
 need_tool dpdk-testpmd dpdk
@@ -27,7 +28,7 @@ start_testpmd() {
 }
 
 start_vmm --memory 128 --net "vhost-user=$SOCK,mac=$MAC" \
-	--cmdline "test=net mac=${MAC//:/} reconnect=1"
+	--cmdline "test=net mac=${MAC//:/} reinit=1 reconnect=1"
 for ((i = 0; i < 100; i++)); do
 	[ -S "$SOCK" ] && break
 	sleep 0.1
@@ -46,7 +47,8 @@ fi
 wait_vmm 60
 kill -INT "$TESTPMD" 2>/dev/null
 expect_rc 0 "guest powers off after the checks"
-expect_pass net_mac net_frame_reflected net_rx_msix net_reconnect
+expect_pass net_mac net_frame_reflected net_rx_msix net_reset_and_reinit \
+	net_reconnect
 expect_clean
 grep -a 'INFO net' "$SERIAL"
 grep -a 'vhost\|net' "$VMMLOG" | grep -v config: | tail -n 8
