@@ -45,8 +45,14 @@ struct vnet {
 
 static void vnet_conn_cb(evutil_socket_t fd, short what, void *arg);
 
-/* (Re)binds the connection event to whatever fd the front-end holds now:
- * any call may have dropped or replaced the connection. Lock held. */
+/*
+ * (Re)binds the connection event to whatever fd the front-end holds now:
+ * any call may have dropped or replaced the connection. I/O thread only,
+ * lock held: event_del() of an event whose callback runs in another thread
+ * waits for that callback, which may be waiting for our lock. A vCPU that
+ * drops the connection leaves a stale event behind; epoll forgets closed
+ * fds, and the next accept on the I/O thread replaces the event.
+ */
 static void vnet_sync_events(struct vnet *n)
 {
 	if (n->conn_ev) {
@@ -136,7 +142,6 @@ static int vnet_activate(struct virtio_dev *vdev)
 	}
 	r = vhost_user_start(&n->vu, vdev->guest_features & ~VNET_LOCAL_F, &mem,
 	                     rings, 2, vdev->status);
-	vnet_sync_events(n);
 	if (r && n->vu.fd < 0) {
 		/* The switch went away mid-sequence: the link is down and
 		 * the rings are handed over when it returns. */
@@ -151,7 +156,6 @@ static void vnet_reset(struct virtio_dev *vdev)
 
 	if (n->vu.started)
 		vhost_user_stop(&n->vu);
-	vnet_sync_events(n);
 }
 
 static void vnet_free(struct virtio_dev *vdev)
