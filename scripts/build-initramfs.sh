@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Builds the pod VM's initramfs: static busybox, scripts/initramfs/init and
-# the static podvisor-agent, as a gzip'd newc cpio.
+# the static podvisor-agent, as a newc cpio (gzip'd when OUT ends in .gz).
 #
 # Usage: scripts/build-initramfs.sh [--agent PATH] [--build DIR]
-#                                   [--modules KVER "mod1 mod2 ..."] OUT.cpio.gz
+#                                   [--modules KVER "mod1 mod2 ..."]
+#                                   OUT.cpio.gz|OUT.cpio
 #   --agent PATH  the podvisor-agent binary (default: BUILD/src/podvisor-agent/
 #                 podvisor-agent, BUILD = --build, $PODVISOR_BUILD or build)
 #   --modules     copy these kernel modules of /lib/modules/KVER and their
@@ -27,7 +28,7 @@ while [ $# -gt 1 ]; do
 	shift
 done
 if [ $# -ne 1 ] || [ "${1#-}" != "$1" ]; then
-	sed -n '2,13p' "$0" >&2
+	sed -n '2,14p' "$0" >&2
 	exit 2
 fi
 out=$1
@@ -77,7 +78,13 @@ if [ -n "$mods" ]; then
 	done
 fi
 
+# OUT.cpio.gz is gzip'd; any other name is a plain cpio, for kernels built
+# without CONFIG_RD_GZIP (tinyconfig leaves it off).
+case "$out" in
+*.gz) compress=(gzip -n -9) ;;
+*) compress=(cat) ;;
+esac
 (cd "$root" && find . -print0 | LC_ALL=C sort -z |
-	cpio --null -o -H newc --owner=0:0 --quiet) | gzip -n -9 >"$out.tmp"
+	cpio --null -o -H newc --owner=0:0 --quiet) | "${compress[@]}" >"$out.tmp"
 mv "$out.tmp" "$out"
 echo "$out: initramfs with podvisor-agent ($(stat -c %s "$out") bytes)"

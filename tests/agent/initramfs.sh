@@ -37,6 +37,9 @@ check() {
 bash "$src/scripts/build-initramfs.sh" --build "$build" "$tmp/initrd.cpio.gz" >/dev/null ||
 	{ echo "FAIL - build-initramfs.sh"; exit 1; }
 list=$(zcat "$tmp/initrd.cpio.gz" | cpio -it --quiet)
+bash "$src/scripts/build-initramfs.sh" --build "$build" "$tmp/initrd.cpio" >/dev/null
+check "a .cpio name gives an uncompressed newc archive" bash -c 'head -c 6 "$1" | grep -q 070701' _ "$tmp/initrd.cpio"
+check "  with the same files" bash -c '[ "$(cpio -it --quiet <"$1")" = "$2" ]' _ "$tmp/initrd.cpio" "$list"
 for f in init bin/busybox bin/sh sbin/podvisor-agent; do
 	check "initramfs has /$f" grep -qx "$f" <<<"$list"
 done
