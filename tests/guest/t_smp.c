@@ -13,7 +13,9 @@ extern const char ap_tramp_off_pm32[], ap_tramp_off_lm64[], ap_tramp_off_gdt[];
 extern char _end[];
 
 static volatile uint32_t ap_up, ap_apic_id;
+static void (*volatile ap_job)(void);
 static void msix_to_ap(void);
+static void bar_race(void);
 
 void ap_main(void);
 void ap_main(void)
@@ -26,9 +28,15 @@ void ap_main(void)
 	lapic_write(0x80, 0);
 	lapic_write(0xf0, 0x1ff);
 	ap_up = 1;
-	/* Idle with interrupts on: MSI-X aimed at this CPU lands here. */
-	for (;;)
+	/* Idle with interrupts on: MSI-X aimed at this CPU lands here, and an
+	 * IPI from the BSP wakes us for a job. */
+	for (;;) {
+		if (ap_job) {
+			ap_job();
+			ap_job = NULL;
+		}
 		__asm__ volatile("sti; hlt");
+	}
 }
 
 #define TRAMP_OFF(sym) ((uint64_t)(sym) - (uint64_t)ap_tramp_start)
@@ -117,6 +125,8 @@ void test_smp(void)
 		      ap_apic_id);
 	if (ap_up && arg_u64("rng", 0))
 		msix_to_ap();
+	if (ap_up && arg_u64("race", 0))
+		bar_race();
 }
 
 /* virtio-rng's queue vector aimed at APIC id 1: the AP must take it. */
@@ -146,4 +156,53 @@ static void msix_to_ap(void)
 	check(irq_count[vec] && irq_cpu[vec] == ap_apic_id, "smp_msix_to_ap",
 	      "vector 0x%x taken %u times, last by APIC id %u (expected %u)",
 	      vec, irq_count[vec], irq_cpu[vec], ap_apic_id);
+}
+
+/*
+ * Two vCPUs at once on one device: the AP moves virtio-blk's BAR0 back and
+ * forth (PCI config writes) while the BSP reads and writes its common
+ * config at both addresses. Bus and device locks are taken from both sides;
+ * a lock-order bug in the VMM hangs it here.
+ */
+static struct vdev race_dev;
+static volatile uint32_t race_done;
+#define RACE_ALT 0xe0000000ull
+
+static void race_ap(void)
+{
+	uint32_t lo = pci_read32(&race_dev.pci, 0x10) & 0xf;
+
+	for (int i = 0; i < 2000; i++) {
+		pci_write32(&race_dev.pci, 0x10, (uint32_t)RACE_ALT | lo);
+		pci_write32(&race_dev.pci, 0x14, 0);
+		pci_write32(&race_dev.pci, 0x10,
+		            (uint32_t)race_dev.pci.bar[0] | lo);
+		pci_write32(&race_dev.pci, 0x14, race_dev.pci.bar[0] >> 32);
+	}
+	race_done = 1;
+}
+
+static void bar_race(void)
+{
+	uint64_t off = race_dev.common - race_dev.pci.bar[0], end;
+	unsigned int sane = 0, total = 0;
+
+	if (!virtio_find(&race_dev, VIRTIO_ID_BLK, 0, "blk"))
+		return;
+	off = race_dev.common - race_dev.pci.bar[0];
+	ap_job = race_ap;
+	lapic_write(0x310, ap_apic_id << 24);
+	lapic_write(0x300, 0x4091); /* fixed IPI, vector 0x91: wake up */
+	end = now_us() + 30000000;
+	while (!race_done && now_us() < end) {
+		uint64_t at = (total++ & 1) ? RACE_ALT : race_dev.pci.bar[0];
+		uint16_t nq;
+
+		mmio_w16(at + off + VC_Q_SELECT, 0);
+		nq = mmio_r16(at + off + VC_NUM_QUEUES);
+		sane += nq == 1 || nq == 0xffff; /* moved away: reads ones */
+	}
+	check(race_done, "smp_bar_move_race",
+	      "the AP did not finish 2000 BAR moves within 30 s");
+	printf("INFO smp: %u common-config reads during the BAR moves\n", sane);
 }
