@@ -28,7 +28,7 @@ while [ $# -gt 1 ]; do
 	shift
 done
 if [ $# -ne 1 ] || [ "${1#-}" != "$1" ]; then
-	sed -n '2,14p' "$0" >&2
+	sed -n '2,13p' "$0" >&2
 	exit 2
 fi
 out=$1
