@@ -24,7 +24,7 @@ while [ $# -gt 1 ]; do
 	shift
 done
 if [ $# -ne 1 ] || [ "${1#-}" != "$1" ]; then
-	sed -n '2,12p' "$0" >&2
+	sed -n '2,11p' "$0" >&2
 	exit 2
 fi
 out=$1
