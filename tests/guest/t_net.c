@@ -15,6 +15,7 @@
 #define HDR          12 /* virtio_net_hdr with num_buffers (VERSION_1) */
 #define FRAME        1514
 #define VEC_RX       0x68
+#define VEC_CFG      0x69
 #define NRX          8
 
 static struct vdev net;
@@ -78,6 +79,8 @@ static bool bring_up(void)
 	check(!strcmp(got, want), "net_mac", "config MAC %s, configured %s",
 	      got, want);
 	msix_enable(&net);
+	msix_route(&net, 0, VEC_CFG, false);
+	mmio_w16(net.common + VC_MSIX_CONFIG, 0);
 	msix_route(&net, 1, VEC_RX, false);
 	if (!virtio_setup_vq(&net, 0, 64, 1) ||
 	    !virtio_setup_vq(&net, 1, 64, VIRTIO_NO_VECTOR))
@@ -90,39 +93,45 @@ static bool bring_up(void)
 }
 
 /* After READY net-reconnect the host kills the back-end and starts a new
- * one: reflections must stop (a gap of at least 1 s) and then come back. */
+ * one: the link status (config bit 0) must go down, and after it is up
+ * again our frames must be reflected again. */
 static void reconnect(unsigned int *seq)
 {
-	uint64_t end = now_us() + 40000000, last = now_us(), next = 0;
+	uint64_t end = now_us() + 40000000, next = 0;
+	uint32_t cfg_irqs;
 	bool gap = false, back = false;
 	uint32_t len;
 	int h;
 
+	/* Take what is pending (earlier link-ups) before counting. */
+	irq_wait(VEC_CFG, irq_count[VEC_CFG], 20000);
+	cfg_irqs = irq_count[VEC_CFG];
 	printf("READY net-reconnect\n");
 	while (now_us() < end && !back) {
 		if (now_us() >= next) {
 			send_frame((*seq)++);
 			next = now_us() + 100000;
-		}
-		if (!gap && now_us() - last > 1000000) {
-			gap = true;
-			printf("INFO net: back-end gone (no reflection for 1 "
-			       "s)\n");
+			if (!gap && !(vcfg_r8(&net, 6) & 1)) {
+				gap = true;
+				printf("INFO net: link down (back-end gone)\n");
+			}
 		}
 		if ((h = vq_poll(&net.vq[0], &len)) < 0) {
 			cpu_relax();
 			continue;
 		}
-		if (reflected(rxbuf[h], len)) {
-			last = now_us();
-			back = gap;
-		}
+		if (reflected(rxbuf[h], len))
+			back = gap && (vcfg_r8(&net, 6) & 1);
 		post_rx(rxbuf[h]);
 		vq_kick(&net.vq[0]);
 	}
-	check(gap && back, "net_reconnect", "gap %s, reflections %s",
+	check(gap && back, "net_reconnect", "link down %s, reflections %s",
 	      gap ? "seen" : "never seen",
 	      back ? "resumed" : "did not resume within 40 s");
+	/* 5.1.4.2: a status change comes with a configuration notification. */
+	check(irq_wait(VEC_CFG, cfg_irqs, 1000000), "net_link_change_irq",
+	      "no config interrupt (vector 0x%x) for the link changes",
+	      VEC_CFG);
 }
 
 /* Sends a frame every 200 ms until one comes back; false after secs. */

@@ -48,7 +48,7 @@ wait_vmm 60
 kill -INT "$TESTPMD" 2>/dev/null
 expect_rc 0 "guest powers off after the checks"
 expect_pass net_mac net_frame_reflected net_rx_msix net_reset_and_reinit \
-	net_reconnect
+	net_reconnect net_link_change_irq
 expect_clean
 grep -a 'INFO net' "$SERIAL"
 grep -a 'vhost\|net' "$VMMLOG" | grep -v config: | tail -n 8
