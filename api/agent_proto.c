@@ -329,6 +329,12 @@ int agent_request_validate(json_object *req, struct agent_error *err)
 		return r < 0 ? r
 		             : check_int(req, "signal", "signal", 1, 64, err);
 	}
+	if (!strcmp(op, "wait")) {
+		r = check_name(req, err);
+		return r < 0 ? r
+		             : check_int(req, "timeout_ms", "timeout_ms", 1,
+		                         AGENT_WAIT_TIMEOUT_MAX_MS, err);
+	}
 	if (!strcmp(op, "exec")) {
 		if ((r = check_name(req, err)) < 0 ||
 		    (r = check_str_array(req, "args", true, true, err)) < 0 ||
@@ -339,6 +345,6 @@ int agent_request_validate(json_object *req, struct agent_error *err)
 	}
 	return agent_err_set(err, AGENT_ERR_INVALID, "op",
 	                     "unknown op '%.32s': use ping, list, create, "
-	                     "start, state, logs, kill, exec or delete",
+	                     "start, state, wait, logs, kill, exec or delete",
 	                     op);
 }

@@ -37,6 +37,11 @@
  *   start   {"name"} -> {"ok":true,"container":STATE}; fails when args[0]
  *           cannot be executed inside the container.
  *   state   {"name"} -> {"ok":true,"container":STATE}
+ *   wait    {"name","timeout_ms"?} answers once the container has exited:
+ *           {"ok":true,"container":STATE,"timed_out":false}, or when
+ *           timeout_ms (default 60000, at most 86400000) passed first:
+ *           the same with "timed_out":true. A container deleted meanwhile
+ *           answers not_found.
  *   list    {} -> {"ok":true,"containers":[STATE,..]}
  *   logs    {"name"} -> {"ok":true,"stdout":S,"stderr":S,
  *           "truncated":bool}; each stream keeps its first
@@ -89,6 +94,8 @@
 #define AGENT_MAX_CONTAINERS          64
 #define AGENT_EXEC_TIMEOUT_DEFAULT_MS 10000
 #define AGENT_EXEC_TIMEOUT_MAX_MS     600000
+#define AGENT_WAIT_TIMEOUT_DEFAULT_MS 60000
+#define AGENT_WAIT_TIMEOUT_MAX_MS     86400000
 
 /* Error codes carried in error.code. */
 #define AGENT_ERR_INVALID   "invalid_argument"

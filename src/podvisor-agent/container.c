@@ -55,7 +55,7 @@ static struct ctr *find_or_err(json_object *req, struct agent_error *err)
 	return c;
 }
 
-static json_object *ctr_json(const struct ctr *c)
+json_object *ctr_state_json(const struct ctr *c)
 {
 	static const char *const states[] = {"created", "running", "exited"};
 	json_object *o = json_object_new_object();
@@ -85,7 +85,7 @@ static json_object *reply_with(const struct ctr *c)
 {
 	json_object *r = agent_reply_ok();
 
-	json_object_object_add(r, "container", ctr_json(c));
+	json_object_object_add(r, "container", ctr_state_json(c));
 	return r;
 }
 
@@ -456,7 +456,7 @@ int ctr_list(json_object *req, json_object **reply, struct agent_error *err)
 	struct ctr *c;
 
 	for (c = ctrs; c; c = c->next)
-		json_object_array_add(a, ctr_json(c));
+		json_object_array_add(a, ctr_state_json(c));
 	*reply = agent_reply_ok();
 	json_object_object_add(*reply, "containers", a);
 	return 0;
@@ -534,6 +534,7 @@ int ctr_delete(json_object *req, json_object **reply, struct agent_error *err)
 int ctr_poll_fds(struct pollfd *fds, size_t max, size_t *n)
 {
 	struct ctr *c;
+	int t1, t2;
 
 	for (c = ctrs; c; c = c->next) {
 		if (c->out.fd >= 0 && *n < max)
@@ -542,7 +543,9 @@ int ctr_poll_fds(struct pollfd *fds, size_t max, size_t *n)
 			fds[(*n)++] = (struct pollfd){c->err.fd, POLLIN, 0};
 	}
 	exec_poll_fds(fds, max, n);
-	return ctr_exec_service();
+	t1 = ctr_exec_service();
+	t2 = ctr_wait_service();
+	return t1 < 0 ? t2 : t2 < 0 ? t1 : MIN(t1, t2);
 }
 
 void ctr_poll_ready(const struct pollfd *fds, size_t n)

@@ -87,6 +87,16 @@ int ctr_exec_service(void);
 /* A client closed: forget (and kill) the execs it waited for. */
 void ctr_conn_closed(int conn_fd);
 
+/* wait (wait.c): deferred like exec; the answer goes out from
+ * ctr_wait_service() once the container exited or the wait timed out.
+ * Returns 0 when deferred, or -errno with err filled. */
+int ctr_wait(json_object *req, int conn_fd, struct agent_error *err);
+/* Answers finished waits; returns the poll timeout in ms (-1 = none). */
+int ctr_wait_service(void);
+void ctr_wait_conn_closed(int conn_fd);
+/* STATE object of include/podvisor/agent.h. */
+json_object *ctr_state_json(const struct ctr *c);
+
 /* Shared between container.c and exec.c. */
 struct ctr *ctr_find(const char *name);
 /* Records the status of an exec'd child; false if pid is not one. */

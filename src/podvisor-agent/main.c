@@ -139,8 +139,10 @@ static void dispatch(int fd, json_object *req)
 		reply = agent_reply_ok();
 		json_object_object_add(
 		    reply, "version", json_object_new_string(PODVISOR_VERSION));
-	} else if (r == 0 && !strcmp(op, "exec")) {
-		r = ctr_exec(req, fd, &err);
+	} else if (r == 0 && (!strcmp(op, "exec") || !strcmp(op, "wait"))) {
+		/* Deferred: the answer goes out when the process ends. */
+		r = strcmp(op, "exec") ? ctr_wait(req, fd, &err)
+		                       : ctr_exec(req, fd, &err);
 		if (r == 0) {
 			for (i = 0; i < MAX_CONNS; i++)
 				if (conns[i].fd == fd)
@@ -165,6 +167,7 @@ static void dispatch(int fd, json_object *req)
 static void conn_close(struct conn *c)
 {
 	ctr_conn_closed(c->fd);
+	ctr_wait_conn_closed(c->fd);
 	close(c->fd);
 	c->fd = -1;
 	c->busy = false;

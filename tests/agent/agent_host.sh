@@ -105,6 +105,19 @@ check "stderr captured separately" jq_is "$l" .stderr "oops"
 run three "$img" '["sh","-c","exit 3"]'
 check "exit code 3 reported as 3" jq_is "$(wait_exited three)" '[.container.exit_code, .container.signal]|@csv' '3,'
 
+# -- wait answers when the container exits; others are served meanwhile --
+run slow "$img" '["sh","-c","sleep 1; exit 4"]'
+call '{"op":"wait","name":"slow"}' >"$tmp/wait.out" &
+wpid=$!
+t0=$(date +%s%N)
+p=$(call '{"op":"ping"}')
+t1=$(date +%s%N)
+check "a pending wait does not hold up another client" test $(((t1 - t0) / 1000000)) -lt 500
+wait "$wpid"
+check "wait answers with the exit code" jq_is "$(cat "$tmp/wait.out")" '[.container.exit_code, .timed_out]|@csv' '4,false'
+run sleeper "$img" '["sleep","300"]'
+check "wait past its timeout says timed_out" jq_is "$(call '{"op":"wait","name":"sleeper","timeout_ms":200}')" '[.container.state, .timed_out]|@csv' '"running",true'
+
 # -- a missing program is an error at start, not a success --
 r=$(call "{\"op\":\"create\",\"name\":\"nosuch\",\"rootfs\":\"$img\",\"args\":[\"/bin/does-not-exist\"]}")
 r=$(call '{"op":"start","name":"nosuch"}')
@@ -173,7 +186,7 @@ check "list is empty after delete" jq_is "$(call '{"op":"list"}')" '.containers|
 left=
 for p in $pids; do kill -0 "$p" 2>/dev/null && left="$left $p"; done
 check "no container process left" test -z "$left"
-check "no per-container cgroup left" bash -c '! find /sys/fs/cgroup -path "*/podvisor/*" -maxdepth 6 -type d 2>/dev/null | grep -qE "/podvisor/(hello|three|nosuch|victim|hog|box|other|forky)$"'
+check "no per-container cgroup left" bash -c '! find /sys/fs/cgroup -path "*/podvisor/*" -maxdepth 6 -type d 2>/dev/null | grep -qE "/podvisor/(hello|three|nosuch|victim|hog|box|other|forky|slow|sleeper)$"'
 check "state dir is empty" test -z "$(ls -A "$tmp/state")"
 check "no loop device left on the image" test -z "$(losetup -j "$img")"
 check "no mount left under the test dir" bash -c '! grep -q "$1" /proc/self/mountinfo' _ "$tmp"

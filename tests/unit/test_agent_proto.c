@@ -235,6 +235,12 @@ START_TEST(test_validate)
 	ASSERT_BAD("{\"op\":\"create\",\"name\":\"c\",\"rootfs\":\"serial:\","
 	           "\"args\":[\"x\"]}",
 	           "rootfs");
+	ck_assert_int_eq(
+	    validate("{\"op\":\"wait\",\"name\":\"c\",\"timeout_ms\":5}", &e),
+	    0);
+	ASSERT_BAD("{\"op\":\"wait\",\"name\":\"c\",\"timeout_ms\":-5}",
+	           "timeout_ms");
+	ASSERT_BAD("{\"op\":\"wait\"}", "name");
 	ASSERT_BAD("{}", "op");
 	ASSERT_BAD("{\"op\":7}", "op");
 	ASSERT_BAD("{\"op\":\"reboot\"}", "op");
