@@ -144,25 +144,13 @@ static const struct option long_opts[] = {
     {NULL, 0, NULL, 0},
 };
 
-/* Returns -1 to continue, else the exit status. */
-static int parse_opt(int c, const char *arg, struct daemon *d,
-                     struct options *o)
+/* Options that are plain strings; false when c is not one of them. */
+static bool string_opt(int c, const char *arg, struct daemon *d,
+                       struct options *o)
 {
-	char *end;
-
 	switch (c) {
 	case OPT_SOCKET:
 		d->socket_path = arg;
-		break;
-	case OPT_SOCKET_MODE:
-		d->socket_mode = (mode_t)strtoul(arg, &end, 8);
-		if (*end || d->socket_mode > 0777) {
-			fprintf(stderr,
-			        "podvisord: --socket-mode '%s': give "
-			        "an octal mode like 0660\n",
-			        arg);
-			return 2;
-		}
 		break;
 	case OPT_STATE_DIR:
 		d->state_dir = arg;
@@ -182,41 +170,57 @@ static int parse_opt(int c, const char *arg, struct daemon *d,
 	case OPT_CMDLINE:
 		d->defaults.cmdline = arg;
 		break;
-	case OPT_ADMIN_GID:
-		if (parse_gid(arg, &o->admin_gid) < 0) {
-			fprintf(stderr,
-			        "podvisord: --admin-gid '%s': no such "
-			        "group; give a gid or group name\n",
-			        arg);
-			return 2;
-		}
-		break;
-	case OPT_OVERCOMMIT:
-		d->vcpu_overcommit = (unsigned)strtoul(arg, &end, 10);
-		if (*end || d->vcpu_overcommit < 1 || d->vcpu_overcommit > 64) {
-			fprintf(stderr,
-			        "podvisord: --vcpu-overcommit '%s': "
-			        "give a number from 1 to 64\n",
-			        arg);
-			return 2;
-		}
-		break;
-	case OPT_LOG_LEVEL:
-		o->log_level = pv_log_level_parse(arg);
-		if (o->log_level < 0) {
-			fprintf(stderr,
-			        "podvisord: --log-level '%s': give "
-			        "error, warn, info or debug\n",
-			        arg);
-			return 2;
-		}
-		break;
 	case OPT_SWITCH_SOCKET:
 		d->switch_socket = arg;
 		break;
 	case OPT_TOPOLOGY:
 		d->topology = arg;
 		break;
+	default:
+		return false;
+	}
+	return true;
+}
+
+static int bad_opt(const char *opt, const char *arg, const char *fix)
+{
+	fprintf(stderr, "podvisord: --%s '%s': %s\n", opt, arg, fix);
+	return 2;
+}
+
+/* Returns -1 to continue, else the exit status. */
+static int parse_opt(int c, const char *arg, struct daemon *d,
+                     struct options *o)
+{
+	char *end;
+
+	if (string_opt(c, arg, d, o))
+		return -1;
+	switch (c) {
+	case OPT_SOCKET_MODE:
+		d->socket_mode = (mode_t)strtoul(arg, &end, 8);
+		if (*end || d->socket_mode > 0777)
+			return bad_opt("socket-mode", arg,
+			               "give an octal mode like 0660");
+		return -1;
+	case OPT_ADMIN_GID:
+		if (parse_gid(arg, &o->admin_gid) < 0)
+			return bad_opt(
+			    "admin-gid", arg,
+			    "no such group; give a gid or group name");
+		return -1;
+	case OPT_OVERCOMMIT:
+		d->vcpu_overcommit = (unsigned)strtoul(arg, &end, 10);
+		if (*end || d->vcpu_overcommit < 1 || d->vcpu_overcommit > 64)
+			return bad_opt("vcpu-overcommit", arg,
+			               "give a number from 1 to 64");
+		return -1;
+	case OPT_LOG_LEVEL:
+		o->log_level = pv_log_level_parse(arg);
+		if (o->log_level < 0)
+			return bad_opt("log-level", arg,
+			               "give error, warn, info or debug");
+		return -1;
 	case 'h':
 		usage(stdout);
 		return 0;
@@ -227,7 +231,6 @@ static int parse_opt(int c, const char *arg, struct daemon *d,
 		usage(stderr);
 		return 2;
 	}
-	return -1;
 }
 
 static void on_sigchld(evutil_socket_t sig, short what, void *arg)
