@@ -156,13 +156,14 @@ class TestPmd(Proc):
 
 class Switch(Proc):
     def __init__(self, binary, tmp, tag="sw", config=None,
-                 cores=("-l", "0-1")):
+                 cores=("-l", "0-1"), extra=()):
         self.control = os.path.join(tmp, f"{tag}.ctl")
         argv = [binary, *cores, "--no-huge", "-m", "1024", "--no-pci",
                 "--file-prefix", f"pvsw-{os.getpid()}-{tag}", "--",
                 "--control", self.control]
         if config:
             argv += ["--config", config]
+        argv += list(extra)
         super().__init__(argv, os.path.join(tmp, f"{tag}.log"))
         deadline = time.monotonic() + 30
         while not os.path.exists(self.control):

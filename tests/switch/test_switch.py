@@ -182,7 +182,8 @@ def test_restart(binary, tmp, sw, pmds):
                    port_req("b", pmds["b"], "blue")], f)
     sw.kill(signal.SIGKILL)
     check(not sw.alive(), "switch killed with SIGKILL")
-    sw2 = Switch(binary, tmp, tag="sw2", config=config, cores=CORES)
+    sw2 = Switch(binary, tmp, tag="sw2", config=config, cores=CORES,
+                 extra=("--age", "1"))
     try:
         sw2.wait_connected(["a", "b"])
         check(True, "restarted switch reconnected to a and b")
@@ -196,6 +197,11 @@ def test_restart(binary, tmp, sw, pmds):
         check(t1["a"][0] > 0 and s1["b"]["rx_packets"] == t1["b"][1],
               f"traffic resumed after restart (a got {t1['a'][0]}, "
               f"b sent {t1['b'][1]}, switch rx {s1['b']['rx_packets']})")
+        learned = sw2.ok({"op": "mac_table"})["entries"]
+        time.sleep(3)  # --age 1: idle entries go within about 2 s
+        aged = sw2.ok({"op": "mac_table"})["entries"]
+        check(learned and not aged,
+              f"idle MACs aged out ({len(learned)} -> {len(aged)})")
     finally:
         rc = sw2.kill()
         check(rc == 0, f"switch exits 0 on SIGTERM (got {rc})")
