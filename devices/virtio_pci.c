@@ -159,6 +159,7 @@ static void status_write(struct virtio_dev *vdev, uint8_t v)
 		v &= (uint8_t)~VIRTIO_STATUS_DRIVER_OK;
 	vdev->status = v | (old & VIRTIO_STATUS_NEEDS_RESET);
 	if ((v & VIRTIO_STATUS_DRIVER_OK) && !(old & VIRTIO_STATUS_DRIVER_OK)) {
+		vdev->driven = true;
 		log_debug("%s: driver ready, features 0x%llx", vdev->name,
 		          (unsigned long long)vdev->guest_features);
 		r = vdev->ops->activate ? vdev->ops->activate(vdev) : 0;
@@ -635,8 +636,32 @@ int virtio_pci_add(struct virtio_dev *vdev, unsigned int slot)
 	return 0;
 }
 
+/* The guest kernel option whose driver takes a device (for a hint when a
+ * device was never driven). */
+static const char *driver_option(uint16_t id)
+{
+	switch (id) {
+	case VIRTIO_ID_NET:
+		return "CONFIG_VIRTIO_NET";
+	case VIRTIO_ID_BLOCK:
+		return "CONFIG_VIRTIO_BLK";
+	case VIRTIO_ID_CONSOLE:
+		return "CONFIG_VIRTIO_CONSOLE";
+	case VIRTIO_ID_RNG:
+		return "CONFIG_HW_RANDOM_VIRTIO";
+	case VIRTIO_ID_VSOCK:
+		return "CONFIG_VIRTIO_VSOCKETS";
+	default:
+		return "its virtio driver";
+	}
+}
+
 void virtio_dev_destroy(struct virtio_dev *vdev)
 {
+	if (vdev->added && !vdev->driven)
+		log_info("%s: the guest never started a driver for it; does "
+		         "its kernel have CONFIG_VIRTIO_PCI and %s?",
+		         vdev->name, driver_option(vdev->ops->device_id));
 	if (vdev->ops && vdev->ops->stop)
 		vdev->ops->stop(vdev);
 	if (vdev->queues) {

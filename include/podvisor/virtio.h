@@ -201,6 +201,7 @@ struct virtio_dev {
 	uint8_t msix_cap, pcicfg_cap;  /* capability offsets */
 	uint64_t bar_addr;             /* where BAR 0 is mapped, 0: not */
 	bool added;
+	bool driven; /* DRIVER_OK was reached at least once */
 };
 
 /*
