@@ -13,6 +13,9 @@
  * not application/json, 400 a body that is not valid JSON, 403 a caller that
  * is not admin on a route that needs admin.
  *
+ * Limitation: bodies past 4 x API_MAX_BODY are cut off by evhttp itself,
+ * whose 413 carries an HTML body instead of the JSON error.
+ *
  * Threading: everything runs on the event_base's thread.
  */
 #ifndef PODVISOR_API_H
@@ -151,6 +154,9 @@ struct json_object *api_error_new(const char *code, const char *field,
  * Returns -ENOENT/-ECONNREFUSED when nobody listens, -ETIMEDOUT,
  * -EBADMSG for a reply that is not HTTP or whose body is not JSON.
  * json may be NULL when the caller only needs the status.
+ * One request per connection ("Connection: close"); replies of at most
+ * 8 MiB. Limitation: chunked replies are refused (-EBADMSG); evhttp
+ * servers reply with Content-Length.
  */
 #define API_CLIENT_TIMEOUT_MS 5000
 int api_client_request(const char *sock_path, const char *method,
