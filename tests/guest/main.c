@@ -17,7 +17,7 @@ static const struct {
     {"reboot", test_reboot},     {"smp", test_smp},
     {"serial", test_serial},     {"ticks", test_ticks},
     {"fuzz", test_fuzz},         {"net", test_net},
-    {"net_switch", test_net_switch},
+    {"halt", test_halt},         {"net_switch", test_net_switch},
 };
 
 void guest_main(uint8_t *zp);

@@ -64,3 +64,11 @@ void test_ticks(void)
 	}
 	pass("ticks_done");
 }
+
+/* Halts with interrupts off: only the VMM can end this guest (SIGTERM or
+ * the control socket), which must kick the vCPU out of its halt. */
+void test_halt(void)
+{
+	printf("READY halt\n");
+	halt_forever();
+}

@@ -1,17 +1,31 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
 # How a guest ends decides podvisor-vmm's exit status (common contract):
-# poweroff 0, reboot request 3, triple fault 4. Usage: power.sh
-# poweroff|reboot|triple
+# poweroff 0, reboot request 3, triple fault 4, SIGTERM 0. Usage: power.sh
+# poweroff|reboot|triple|sigterm
 . "$(dirname "$0")/lib.sh"
 need_kvm
 
 case "$1" in
 poweroff) want=0 ;;
+sigterm) want=0 ;;
 reboot) want=3 ;;
 triple) want=4 ;;
-*) echo "usage: $0 poweroff|reboot|triple"; exit 2 ;;
+*) echo "usage: $0 poweroff|reboot|triple|sigterm"; exit 2 ;;
 esac
+if [ "$1" = sigterm ]; then
+	# A running guest and a halted one (interrupts off): SIGTERM must
+	# bring the VMM down promptly either way, as a requested stop.
+	for g in "ticks secs=60" halt; do
+		start_vmm --memory 128 --cmdline "test=$g"
+		wait_serial '^\(TICK 2\|READY halt\)$' 20 || err "guest $g never got going"
+		kill -TERM "$VMM_PID"
+		wait_vmm 5
+		expect_rc 0 "SIGTERM is a requested stop (guest $g)"
+	done
+	echo "podvisor-vmm's last log line: $(tail -n 1 "$VMMLOG")"
+	finish
+fi
 run_vmm 60 --memory 128 --cmdline "test=$1"
 expect_rc $want "guest did $1"
 if [ "$1" = poweroff ] && [ "$ERRORS" -eq 0 ]; then
