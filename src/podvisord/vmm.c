@@ -89,6 +89,15 @@ static void remove_process_files(struct pod *p)
 		pod_path(p, files[i], path, sizeof(path));
 		unlink(path);
 	}
+	/* Default vhost-user sockets are the VMM's too (given paths are the
+	 * operator's and stay). */
+	for (unsigned int i = 0; i < p->spec.nr_nets; i++)
+		if (!p->spec.nets[i].vhost_user_socket &&
+		    !p->spec.nets[i].tap) {
+			snprintf(path, sizeof(path), "%s/net%u.sock", p->dir,
+			         i);
+			unlink(path);
+		}
 }
 
 /* Last non-empty line of vmm.log: usually why the VMM gave up. */
@@ -499,13 +508,20 @@ static enum pod_state reported_state(struct pod *p, enum pod_state dflt)
 {
 	char sock[PATH_MAX];
 	json_object *j = NULL, *v;
+	char *text = NULL;
 	enum pod_state s = dflt;
 	int status = 0;
 
 	pod_path(p, "control.sock", sock, sizeof(sock));
-	if (api_client_request(sock, "GET", "/v1/vm", NULL, &status, &j) < 0 ||
-	    status != 200)
+	/* Bounded: a wedged VMM must not hold up the daemon's start. */
+	if (api_client_request_raw(sock, "GET", "/v1/vm", NULL, 1000, &status,
+	                           &text, NULL) < 0 ||
+	    status != 200) {
+		free(text);
 		return POD_CREATING;
+	}
+	j = json_tokener_parse(text);
+	free(text);
 	if (j && json_object_object_get_ex(j, "state", &v) &&
 	    json_object_is_type(v, json_type_string))
 		s = strcmp(json_object_get_string(v), "paused") == 0
