@@ -24,6 +24,12 @@ check "b's VMM is alive" alive "$PB"
 check "no zombie left under podvisord" \
 	[ -z "$(ps -o stat= --ppid "$DPID" | grep Z)" ]
 
+"$PVD" --socket "$SOCK" --state-dir "$T/state2" --run-dir "$T/run2" \
+	--kernel "$IDLE" >"$T/second.log" 2>&1
+check "a second podvisord on the same socket refuses to start" [ $? -ne 0 ]
+check "saying another process listens there" grep -q "another process is listening" "$T/second.log"
+check "and the first still answers" api GET /v1/vms
+
 stop_daemon
 check "b's VMM outlives podvisord" alive "$PB"
 start_daemon
