@@ -307,11 +307,13 @@ static int serve(struct daemon *d, gid_t admin_gid)
 	r = placer_start(d);
 	if (r < 0)
 		goto out;
-	pod_store_load_all(d);
-	pod_vmm_reap(d); /* children that exited before the handler existed */
+	/* The socket first: a daemon already serving it owns the state, so
+	 * a second one must stop before touching any record. Requests wait
+	 * in the backlog until the loop runs, after the records are read. */
 	r = daemon_api_start(d);
 	if (r < 0)
 		goto out;
+	pod_store_load_all(d);
 	if (admin_gid != (gid_t)-1) {
 		api_server_set_admin_gid(d->api, admin_gid);
 		if (chown(d->socket_path, (uid_t)-1, admin_gid) < 0)
