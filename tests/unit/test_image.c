@@ -27,18 +27,30 @@ struct ent {
 
 static char tmp[256];
 
+/* Also run at exit: Check skips teardown when an assertion fails, and a
+ * failed test must not leave its files behind either. */
+static void remove_tmp(void)
+{
+	char cmd[300];
+
+	if (!tmp[0])
+		return;
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmp);
+	if (system(cmd) == 0)
+		tmp[0] = '\0';
+}
+
 static void setup(void)
 {
 	snprintf(tmp, sizeof(tmp), "/tmp/pv-test-image.XXXXXX");
 	ck_assert_ptr_nonnull(mkdtemp(tmp));
+	atexit(remove_tmp);
 }
 
 static void teardown(void)
 {
-	char cmd[300];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmp);
-	ck_assert_int_eq(system(cmd), 0);
+	remove_tmp();
+	ck_assert_int_eq(tmp[0], '\0');
 }
 
 /* Writes entries as a tar (gzip when gz) to a memory buffer. */
