@@ -8,7 +8,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stddef.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -291,6 +294,31 @@ static int placer_start(struct daemon *d)
 	return 0;
 }
 
+/* systemd Type=notify: "READY=1" once the socket accepts. No libsystemd:
+ * one datagram to $NOTIFY_SOCKET ('@' = abstract namespace). */
+static void notify_ready(void)
+{
+	const char *path = getenv("NOTIFY_SOCKET");
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	socklen_t len;
+	int fd;
+
+	if (!path || !*path || strlen(path) >= sizeof(sa.sun_path))
+		return;
+	memcpy(sa.sun_path, path, strlen(path));
+	if (sa.sun_path[0] == '@')
+		sa.sun_path[0] = '\0';
+	len =
+	    (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(path));
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return;
+	if (sendto(fd, "READY=1", 7, MSG_NOSIGNAL, (struct sockaddr *)&sa,
+	           len) < 0)
+		log_warn("sd_notify to %s: %s", path, strerror(errno));
+	close(fd);
+}
+
 static int serve(struct daemon *d, gid_t admin_gid)
 {
 	struct event *evs[3];
@@ -325,6 +353,7 @@ static int serve(struct daemon *d, gid_t admin_gid)
 	         PODVISOR_VERSION, d->socket_path, (unsigned)d->socket_mode,
 	         d->state_dir, d->run_dir, d->vmm_path,
 	         d->defaults.kernel ? d->defaults.kernel : "(none)");
+	notify_ready();
 	event_base_dispatch(d->base);
 	r = 0;
 out:
