@@ -311,6 +311,11 @@ static void exec_vmm(const char *vmm, const char *cfg, int logfd, int nullfd)
 	dup2(nullfd, 0);
 	dup2(logfd, 1);
 	dup2(logfd, 2);
+	/* Ours are all O_CLOEXEC, but podvisord may have inherited open fds
+	 * from whoever started it; none of them is the VMM's business. */
+	if (syscall(SYS_close_range, 3U, ~0U, 0U) < 0)
+		for (int fd = 3; fd < 1024; fd++)
+			close(fd);
 	signal(SIGPIPE, SIG_DFL);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);

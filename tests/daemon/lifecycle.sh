@@ -16,6 +16,11 @@ PID=$(body .pid)
 check "it has a VMM pid that is alive" alive "$PID"
 
 check "p1 becomes running" wait_state p1 running 10
+shared_fds() {
+	comm -12 <(readlink /proc/"$PID"/fd/* | sort -u) \
+		<(readlink /proc/"$DPID"/fd/* | sort -u) | grep -v '^/dev/null$'
+}
+check "the VMM holds none of podvisord's fds" [ -z "$(shared_fds)" ]
 check "boot_ms is known once running" [ "$(body .boot_ms)" -ge 0 ]
 api GET "/v1/vms/$ID"
 check "GET by id works" [ "$STATUS" = 200 -a "$(body .name)" = p1 ]
