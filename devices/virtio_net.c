@@ -20,17 +20,9 @@
 #include "podvisor/virtio_net.h"
 #include "podvisor/vm.h"
 
-/* Device config (§5.1.4), little-endian; x86 hosts only. */
-struct vnet_config {
-	uint8_t mac[6];
-	uint16_t status;
-	uint16_t max_virtqueue_pairs;
-	uint16_t mtu;
-} __attribute__((packed));
-
 struct vnet {
 	struct virtio_dev vdev; /* first: ops->free frees the vnet */
-	struct vnet_config cfg;
+	struct virtio_net_config cfg;
 	struct vhost_user vu;
 	struct event *listen_ev;
 	struct event *conn_ev;
@@ -216,16 +208,14 @@ int virtio_net_create(struct vm *vm, unsigned int index, unsigned int slot)
 	struct vnet *n;
 	int r;
 
+	if (!nc->vhost_user_socket && nc->tap)
+		return virtio_net_tap_create(vm, index, slot);
 	if (!nc->vhost_user_socket)
 		return log_err_errno(
 		    EINVAL,
-		    "nets[%u].vhost_user_socket: required (%s); "
-		    "set it to the socket podvisor-switch "
-		    "connects to",
-		    index,
-		    nc->tap ? "the tap back-end is not "
-		              "implemented yet"
-		            : "no back-end given");
+		    "nets[%u]: give vhost_user_socket (the "
+		    "socket podvisor-switch connects to) or tap",
+		    index);
 	n = calloc(1, sizeof(*n));
 	if (!n)
 		return -ENOMEM;

@@ -14,8 +14,10 @@
  * handed the running rings again without a guest reset.
  *
  * Queue pair 0 only: ring 0 RX, ring 1 TX; no control queue.
- * Limitation: the tap back-end (cfg->nets[i].tap) is not implemented yet;
- * a net with only a tap is refused with a clear message.
+ *
+ * With cfg->nets[index].tap instead, the VMM moves the frames itself
+ * between the rings and a tap interface (devices/virtio_net_tap.c); the
+ * link is always up.
  */
 #ifndef PODVISOR_VIRTIO_NET_H
 #define PODVISOR_VIRTIO_NET_H
@@ -29,10 +31,24 @@
 #define VIRTIO_NET_S_LINK_UP   1
 #define VIRTIO_NET_QUEUE_SIZE  256
 
+#include <stdint.h>
+
+/* Device config (§5.1.4), little-endian (x86 hosts only). */
+struct virtio_net_config {
+	uint8_t mac[6];
+	uint16_t status;
+	uint16_t max_virtqueue_pairs;
+	uint16_t mtu;
+} __attribute__((packed));
+
 struct vm;
 
-/* Creates nets[index] of vm->cfg at PCI slot; listens on its socket.
- * Returns 0 or -errno after logging (-EINVAL: the config names the field). */
+/* Creates nets[index] of vm->cfg at PCI slot: vhost-user (listens on its
+ * socket) or tap. Returns 0 or -errno after logging (the message names the
+ * config field). */
 int virtio_net_create(struct vm *vm, unsigned int index, unsigned int slot);
+
+/* The tap variant; virtio_net_create() calls it for a net with a tap. */
+int virtio_net_tap_create(struct vm *vm, unsigned int index, unsigned int slot);
 
 #endif

@@ -310,11 +310,9 @@ START_TEST(ram_that_is_not_shareable_is_refused)
 }
 END_TEST
 
-START_TEST(tap_only_is_refused)
+START_TEST(net_without_backend_is_refused)
 {
-	struct vm_config *cfg = (struct vm_config *)vm->cfg;
-
-	cfg->nets[1].tap = "tap0";
+	/* nets[1] names neither a socket nor a tap. */
 	ck_assert_int_eq(virtio_net_create(vm, 1, SLOT + 1), -EINVAL);
 	ck_assert_ptr_null(virtio_dev_at_slot(vm, SLOT + 1));
 }
@@ -335,7 +333,7 @@ int main(void)
 	tcase_add_test(tc, guest_reset_stops_rings);
 	tcase_add_test(tc, refused_handover_leaves_link_down);
 	tcase_add_test(tc, ram_that_is_not_shareable_is_refused);
-	tcase_add_test(tc, tap_only_is_refused);
+	tcase_add_test(tc, net_without_backend_is_refused);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
