@@ -18,9 +18,11 @@ check "it has a VMM pid that is alive" alive "$PID"
 check "p1 becomes running" wait_state p1 running 10
 shared_fds() {
 	comm -12 <(readlink /proc/"$PID"/fd/* | sort -u) \
-		<(readlink /proc/"$DPID"/fd/* | sort -u) | grep -v '^/dev/null$'
+		<(readlink /proc/"$DPID"/fd/* | sort -u) |
+		grep -v -e '^/dev/null$' -e '^anon_inode:'
 }
-check "the VMM holds none of podvisord's fds" [ -z "$(shared_fds)" ]
+SHARED=$(shared_fds)
+check "the VMM holds none of podvisord's fds ($SHARED)" [ -z "$SHARED" ]
 check "boot_ms is known once running" [ "$(body .boot_ms)" -ge 0 ]
 api GET "/v1/vms/$ID"
 check "GET by id works" [ "$STATUS" = 200 -a "$(body .name)" = p1 ]
