@@ -355,3 +355,39 @@ void pod_containers_handle(struct api_request *req, struct pod *p)
 	else
 		simple_op(req, p, "state", cid, "container");
 }
+
+void pod_containers_release(struct pod *p)
+{
+	struct agent_client *c = NULL;
+	json_object *req = op_req("list", NULL), *resp = NULL, *list, *d;
+	struct agent_error err = {0};
+	char addr[PATH_MAX + 16];
+	size_t i;
+
+	agent_addr(p, addr, sizeof(addr));
+	if (strncmp(addr, "unix:", 5) || agent_client_connect(addr, 3000, &c))
+		goto out;
+	if (agent_client_call_checked(c, req, &resp, &err) < 0)
+		goto out;
+	list = json_object_object_get(resp, "containers");
+	for (i = 0; i < json_object_array_length(list); i++) {
+		const char *name =
+		    json_object_get_string(json_object_object_get(
+		        json_object_array_get_idx(list, i), "name"));
+		json_object *r = NULL;
+
+		d = op_req("delete", name);
+		if (agent_client_call_checked(c, d, &r, &err) < 0)
+			log_warn("vm %s: container %s: delete failed: %s",
+			         p->id, name, err.message);
+		else
+			log_info("vm %s: container %s deleted with the VM",
+			         p->id, name);
+		json_object_put(r);
+		json_object_put(d);
+	}
+out:
+	json_object_put(resp);
+	json_object_put(req);
+	agent_client_close(c);
+}

@@ -15,6 +15,8 @@ struct pod;
  * for hosts whose /dev/kvm cannot run guest userspace (PVM) and for tests.
  * Without it the agent is reached through the VM's hybrid vsock socket
  * (<run-dir>/vms/<id>/vsock.sock, port 1024).
+ * One host-side agent serves one pod, as the agent inside a VM does:
+ * container names are per agent, and pod_containers_release() empties it.
  */
 #define POD_LABEL_AGENT "podvisor.io/agent"
 
@@ -39,5 +41,13 @@ struct pod;
  * works (an exec for up to its timeout_ms, at most 60 s here).
  */
 void pod_containers_handle(struct api_request *req, struct pod *p);
+
+/*
+ * Deletes every container of p in its agent, for the daemon to call when
+ * the VM goes away. Only a host-side agent (POD_LABEL_AGENT) outlives the
+ * VM, so for the in-guest agent this does nothing. Bounded by a short
+ * timeout per call; failures are logged, not returned.
+ */
+void pod_containers_release(struct pod *p);
 
 #endif

@@ -38,6 +38,13 @@ static void h(struct api_request *req, void *ctx)
 	api_reply_error(req, 404, API_E_NOT_FOUND, "id", "no VM '%s'", id);
 }
 
+/* DELETE /v1/vms/{id}: what podvisord does for the containers. */
+static void h_vm_delete(struct api_request *req, void *ctx)
+{
+	pod_containers_release(&pods[0]);
+	api_reply_json(req, 204, NULL);
+}
+
 static const struct api_route routes[] = {
     {"POST", "/v1/vms/{id}/containers", h, true},
     {"GET", "/v1/vms/{id}/containers", h, false},
@@ -46,6 +53,7 @@ static const struct api_route routes[] = {
     {"GET", "/v1/vms/{id}/containers/{cid}/logs", h, false},
     {"POST", "/v1/vms/{id}/containers/{cid}/exec", h, true},
     {"POST", "/v1/vms/{id}/containers/{cid}/kill", h, true},
+    {"DELETE", "/v1/vms/{id}", h_vm_delete, true},
 };
 
 static void on_term(evutil_socket_t fd, short what, void *base)

@@ -113,6 +113,9 @@ check "GET after DELETE: 404" is "$(api GET /v1/vms/p1/containers/web)" 404 .err
 check "the converted disks are removed" test -z "$(ls -A "$tmp/run/containers")"
 check "the agent has no container left" is "$(api GET /v1/vms/p1/containers)" 200 length 0
 
+api POST /v1/vms/p1/containers "{\"name\":\"left\",\"rootfs\":\"$tmp/bb.tar\",\"args\":[\"sleep\",\"300\"]}" >/dev/null
+r=$(api DELETE /v1/vms/p1)
+check "deleting the VM empties its host-side agent" is "$(api GET /v1/vms/p1/containers)" 200 length 0
 kill -TERM "${pids[0]}"
 wait "${pids[0]}"
 r=$(api GET /v1/vms/p1/containers)
