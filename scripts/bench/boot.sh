@@ -13,7 +13,7 @@
 #     to its "Run /init" log line (override with --linux-marker).
 #
 # Usage: scripts/bench/boot.sh [--build DIR] [--runs N] [--linux]
-#        [--linux-marker STR]
+#        [--linux-marker STR] [--linux-runs N]
 set -euo pipefail
 
 src=$(cd "$(dirname "$0")/../.." && pwd)
@@ -21,12 +21,14 @@ build=${PODVISOR_BUILD:-$src/build}
 runs=10
 linux=0
 linux_marker="Run /init"
+linux_runs=3
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--build) build=$(cd "$2" && pwd); shift 2 ;;
 	--runs) runs=$2; shift 2 ;;
 	--linux) linux=1; shift ;;
 	--linux-marker) linux_marker=$2; shift 2 ;;
+	--linux-runs) linux_runs=$2; shift 2 ;;
 	-h | --help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "boot.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
 	esac
@@ -110,8 +112,8 @@ if [ -f "$testelf" ]; then
 		sed -n "s/^INFO cmdline: test=poweroff //p" || true)
 fi
 base="console=ttyS0 panic=-1"
-echo "Linux ($vmlinux) to '$linux_marker': 3 interleaved runs each"
-for ((i = 0; i < 3; i++)); do
+echo "Linux ($vmlinux) to '$linux_marker': $linux_runs interleaved runs each"
+for ((i = 0; i < linux_runs; i++)); do
 	out=$("$helper" --until "$linux_marker" --timeout-ms 300000 -- \
 		"$vmm" --kernel "$vmlinux" --memory 256 --cmdline "$base" 2>/dev/null) &&
 		echo "$out" | field first_output_us >>"$tmp/pvlinux.us"
