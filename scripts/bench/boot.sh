@@ -29,7 +29,7 @@ while [ $# -gt 0 ]; do
 	--linux) linux=1; shift ;;
 	--linux-marker) linux_marker=$2; shift 2 ;;
 	--linux-runs) linux_runs=$2; shift 2 ;;
-	-h | --help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "boot.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
 	esac
 done
