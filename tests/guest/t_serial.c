@@ -80,3 +80,54 @@ void test_serial(void)
 	registers();
 	thre_interrupt();
 }
+
+/* ---- MC146818 RTC (ports 0x70/0x71), as Linux reads the wall clock ---- */
+static uint8_t cmos(uint8_t reg)
+{
+	outb(0x70, reg);
+	return inb(0x71);
+}
+
+static unsigned int from_bcd(uint8_t v, bool binary)
+{
+	return binary ? v : (v >> 4) * 10 + (v & 0xf);
+}
+
+static bool valid_bcd(uint8_t v)
+{
+	return (v & 0xf) < 10 && (v >> 4) < 10;
+}
+
+/* Prints "RTC YYYY-MM-DD HH:MM:SS" for the host test to compare with its
+ * own clock, after the checks a driver makes. */
+void test_rtc(void)
+{
+	uint8_t r[10], b, cent;
+	bool bin, ok = true;
+	int spins = 0;
+
+	while ((cmos(0x0a) & 0x80) && ++spins < 100000)
+		cpu_relax(); /* update in progress */
+	for (uint8_t i = 0; i < 10; i++)
+		r[i] = cmos(i);
+	b = cmos(0x0b);
+	cent = cmos(0x32);
+	bin = b & 0x04;
+	for (int i = 0; i < 10 && !bin; i++)
+		if (i != 1 && i != 3 && i != 5 && i != 6)
+			ok &= valid_bcd(r[i]);
+	check(
+	    ok && (b & 0x02) && (cmos(0x0d) & 0x80), "rtc_registers",
+	    "status B 0x%x, D 0x%x, clock bytes %02x %02x %02x %02x %02x %02x",
+	    b, cmos(0x0d), r[0], r[2], r[4], r[7], r[8], r[9]);
+	printf("RTC %02u%02u-%02u-%02u %02u:%02u:%02u\n",
+	       cent ? from_bcd(cent, bin) : 20, from_bcd(r[9], bin),
+	       from_bcd(r[8], bin), from_bcd(r[7], bin), from_bcd(r[4], bin),
+	       from_bcd(r[2], bin), from_bcd(r[0], bin));
+	outb(0x70, 0x40);
+	outb(0x71, 0x5a);
+	check(cmos(0x40) == 0x5a, "rtc_cmos_ram",
+	      "CMOS byte 0x40 reads 0x%x "
+	      "after writing 0x5a",
+	      cmos(0x40));
+}
