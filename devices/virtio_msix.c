@@ -52,6 +52,8 @@ static int vector_gsi(struct virtio_dev *vdev, uint16_t v)
 		return -1;
 	}
 	e->gsi = gsi;
+	e->route_addr = msix_addr(e);
+	e->route_data = e->data;
 	return gsi;
 }
 
@@ -98,10 +100,15 @@ void virtio_msix_update(struct virtio_dev *vdev)
 	for (unsigned int v = 0; v < vdev->nr_msix; v++) {
 		struct virtio_msix_entry *e = &vdev->msix[v];
 
-		if (vector_live(vdev, v) && e->gsi >= 0)
-			kvm_vm_msi_route_update(&vdev->vm->kvm,
-			                        (uint32_t)e->gsi, msix_addr(e),
-			                        e->data);
+		/* Each update recommits KVM's whole routing table: only
+		 * when the message really changed. */
+		if (!vector_live(vdev, v) || e->gsi < 0 ||
+		    (e->route_addr == msix_addr(e) && e->route_data == e->data))
+			continue;
+		kvm_vm_msi_route_update(&vdev->vm->kvm, (uint32_t)e->gsi,
+		                        msix_addr(e), e->data);
+		e->route_addr = msix_addr(e);
+		e->route_data = e->data;
 	}
 	for (unsigned int i = 0; i < vdev->nr_queues; i++) {
 		struct virtio_queue *q = &vdev->queues[i];

@@ -169,6 +169,8 @@ struct virtio_queue {
 struct virtio_msix_entry {
 	uint32_t addr_lo, addr_hi, data, ctrl; /* ctrl bit 0: masked */
 	int gsi; /* KVM route, -1 until the vector is first unmasked */
+	uint64_t route_addr; /* what the route holds now */
+	uint32_t route_data;
 };
 
 struct virtio_dev {

@@ -6,6 +6,7 @@
  * a hostile ring turning the device NEEDS_RESET.
  */
 #include <check.h>
+#include <pthread.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -186,8 +187,15 @@ START_TEST(test_msix_masking)
 	ck_assert_uint_eq(fake_mmio_read(vm, d.bar + VIRTIO_PCI_PBA_OFF, 4), 2);
 	/* New address/data while masked, then unmask: route updated, bound,
 	 * pending cleared (KVM injects the queued count at bind). */
+	unsigned int updates = fake_kvm.routes_updated;
+
 	fake_mmio_write(vm, e1 + 8, 4, 0x77);
 	fake_mmio_write(vm, e1 + 12, 4, 0);
+	ck_assert_uint_eq(fake_kvm.routes_updated, updates + 1);
+	/* Mask and unmask with the same message: no recommit. */
+	fake_mmio_write(vm, e1 + 12, 4, 1);
+	fake_mmio_write(vm, e1 + 12, 4, 0);
+	ck_assert_uint_eq(fake_kvm.routes_updated, updates + 1);
 	ck_assert_uint_eq(fake_irqfds_on((uint32_t)gsi), 1);
 	ck_assert_uint_eq(fake_kvm.route_data[gsi - 24], 0x77);
 	ck_assert_uint_eq(fake_mmio_read(vm, d.bar + VIRTIO_PCI_PBA_OFF, 4), 0);
@@ -309,6 +317,41 @@ START_TEST(test_pci_cfg_window)
 }
 END_TEST
 
+START_TEST(test_config_change_interrupt)
+{
+	struct virtio_dev *v = vdev();
+	unsigned int before;
+	uint8_t gen;
+
+	start();
+	gen = (uint8_t)drv_common_read(&d, VIRTIO_PCI_COMMON_CFGGEN, 1);
+	before = fake_kvm.msi_signalled;
+	pthread_mutex_lock(&v->lock);
+	virtio_config_changed(v);
+	pthread_mutex_unlock(&v->lock);
+	ck_assert_uint_eq(drv_common_read(&d, VIRTIO_PCI_COMMON_CFGGEN, 1),
+	                  (uint8_t)(gen + 1));
+	ck_assert_uint_eq(fake_kvm.msi_signalled, before + 1);
+	ck_assert_uint_eq(fake_kvm.last_msi_addr, 0xfee00000);
+	ck_assert_uint_eq(fake_kvm.last_msi_data, 0x40);
+	ck_assert_uint_eq(fake_mmio_read(vm, d.bar + VIRTIO_PCI_ISR_OFF, 1) &
+	                      VIRTIO_ISR_CONFIG,
+	                  VIRTIO_ISR_CONFIG);
+	/* Masked config vector: pending, delivered at unmask. */
+	fake_mmio_write(vm, d.bar + VIRTIO_PCI_MSIX_OFF + 12, 4, 1);
+	pthread_mutex_lock(&v->lock);
+	virtio_config_changed(v);
+	pthread_mutex_unlock(&v->lock);
+	ck_assert_uint_eq(fake_kvm.msi_signalled, before + 1);
+	ck_assert_uint_eq(fake_mmio_read(vm, d.bar + VIRTIO_PCI_PBA_OFF, 4) & 1,
+	                  1);
+	fake_mmio_write(vm, d.bar + VIRTIO_PCI_MSIX_OFF + 12, 4, 0);
+	ck_assert_uint_eq(fake_kvm.msi_signalled, before + 2);
+	ck_assert_uint_eq(fake_mmio_read(vm, d.bar + VIRTIO_PCI_PBA_OFF, 4) & 1,
+	                  0);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("virtio_pci");
@@ -329,6 +372,7 @@ int main(void)
 	tcase_add_test(tc, test_hostile_ring_needs_reset);
 	tcase_add_test(tc, test_out_of_ram_ring_needs_reset);
 	tcase_add_test(tc, test_pci_cfg_window);
+	tcase_add_test(tc, test_config_change_interrupt);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
