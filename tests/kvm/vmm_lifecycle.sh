@@ -46,14 +46,20 @@ expect_rc 0 "stopped by SIGTERM"
 grep -q 'stopped by signal SIGTERM' "$VMMLOG" || err "no 'stopped by signal SIGTERM' line"
 [ ! -e "$API" ] || err "control socket $API left behind"
 
-# 3. Hugepages: ask for more than the pool has free; refused before the
-#    guest starts, with the count to reserve. The host is not modified.
+# 3. Hugepages: ask for well more than the pool has free (other processes
+#    may take or give back pages meanwhile); refused before the guest
+#    starts, with the count to reserve. The host is not modified.
 free=$(cat /sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages 2>/dev/null || echo 0)
-want=$(((free + 1) * 2))
-run_vmm 20 --memory "$want" --hugepages --cmdline test=poweroff
-expect_rc 1 "hugepage shortage"
-grep -q "memory: $want MiB of 2 MiB hugepages needed, only $free free; reserve more with echo" "$VMMLOG" ||
-	err "no hugepage shortage message: $(grep error "$VMMLOG")"
-! grep -qa PASS "$SERIAL" || err "the guest ran without its memory"
+want=$(((free + 512) * 2))
+total_mib=$(awk '/MemTotal/ { print int($2 / 1024) }' /proc/meminfo)
+if [ "$want" -lt "$total_mib" ]; then
+	run_vmm 20 --memory "$want" --hugepages --cmdline test=poweroff
+	expect_rc 1 "hugepage shortage"
+	grep -Eq "memory: $want MiB of 2 MiB hugepages needed, only [0-9]+ free; reserve more with echo [0-9]+ > /sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages" "$VMMLOG" ||
+		err "no hugepage shortage message: $(grep error "$VMMLOG")"
+	! grep -qa PASS "$SERIAL" || err "the guest ran without its memory"
+else
+	echo "hugepage check left out: $free free pages cover most of RAM"
+fi
 
 finish
