@@ -122,8 +122,10 @@ START_TEST(test_hugepages_shortage)
 			free_pages = -1;
 		fclose(f);
 	}
-	/* Ask for one more page than is free: refused before any mmap. */
-	o.ram_size = (uint64_t)(free_pages < 0 ? 1 : free_pages + 1) * 2 * MiB;
+	/* Ask for well more than is free (others may free pages meanwhile):
+	 * refused before any mmap. */
+	o.ram_size =
+	    (uint64_t)(free_pages < 0 ? 1 : free_pages + 512) * 2 * MiB;
 	ck_assert_int_eq(gmem_create(&gm, &o), -ENOMEM);
 	ck_assert_ptr_null(gm.base);
 	gmem_destroy(&gm);
