@@ -79,7 +79,11 @@ static uint32_t conn_next_packet(struct conn *c, struct vsock_hdr *h,
 	} else if ((c->pending & PEND_SHUTDOWN) && !c->to_guest.len) {
 		c->pending &= ~PEND_SHUTDOWN;
 		h->op = VSOCK_OP_SHUTDOWN;
-		h->flags = VSOCK_SHUTDOWN_RCV | VSOCK_SHUTDOWN_SEND;
+		/* End of file from the host is only "no more data": a
+		 * client that half-closed (socat does at end of input) still
+		 * reads the answer; a full close shows up as a failed send,
+		 * which resets the connection. */
+		h->flags = VSOCK_SHUTDOWN_SEND;
 	} else {
 		c->pending &= ~PEND_CREDIT;
 		h->op = VSOCK_OP_CREDIT_UPDATE;

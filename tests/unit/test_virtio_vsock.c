@@ -337,12 +337,23 @@ START_TEST(test_guest_connects_to_host)
 	ck_assert(guest_recv(&h, buf));
 	ck_assert_uint_eq(h.op, VSOCK_OP_RW);
 	ck_assert_str_eq(buf, "reply");
-	/* Host closes: SHUTDOWN to the guest. */
-	close(fd);
+	/* Host half-closes: SHUTDOWN(SEND) to the guest, and the host can
+	 * still read what the guest sends afterwards. */
+	shutdown(fd, SHUT_WR);
 	pump();
 	ck_assert(guest_recv(&h, NULL));
 	ck_assert_uint_eq(h.op, VSOCK_OP_SHUTDOWN);
-	ck_assert_uint_eq(h.flags, 3);
+	ck_assert_uint_eq(h.flags, VSOCK_SHUTDOWN_SEND);
+	guest_send(VSOCK_OP_RW, 777, 5000, "late-answer", 0);
+	pump();
+	ck_assert_int_eq(host_read(fd, buf, sizeof(buf)), 11);
+	ck_assert_str_eq(buf, "late-answer");
+	/* Full close: the next guest data fails to send, the guest gets RST. */
+	close(fd);
+	guest_send(VSOCK_OP_RW, 777, 5000, "into-the-void", 0);
+	pump();
+	ck_assert(guest_recv(&h, NULL));
+	ck_assert_uint_eq(h.op, VSOCK_OP_RST);
 	close(lfd);
 	unlink(path);
 }
