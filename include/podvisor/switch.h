@@ -28,6 +28,13 @@
  *    {"op":"segment_list"} -> {"ok":true,"segments":[{"name","default",
  *        "ports"}]}
  *
+ *    "--config FILE" runs a JSON array of these requests at start (a
+ *    restarted switch gets its ports back that way, or from the daemon).
+ *    Command line: podvisor-switch <EAL args> -- [--control PATH]
+ *    [--config FILE] [--age SECONDS] [--mac-table-size N] [--log-level L];
+ *    the main lcore serves control, every other lcore polls ports. Exit
+ *    codes: 0 stopped by SIGINT/SIGTERM, 1 runtime error, 2 bad arguments.
+ *
  * 2. Rules (micro-segmentation). A port's "rules" is an ordered allow-list;
  *    the first rule whose fields all match decides. A RULE is an object:
  *      "action":   "allow" (default) | "deny"

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -285,6 +286,13 @@ int sw_control_run(const char *path)
 		if (!(pfd[0].revents & POLLIN))
 			continue;
 		int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+		/* A client that stops reading must not stall the main
+		 * lcore: its answers are dropped after a second. */
+		struct timeval tv = {.tv_sec = 1};
+
+		if (fd >= 0)
+			setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv,
+			           sizeof(tv));
 
 		for (int i = 0; fd >= 0 && i < MAX_CLIENTS; i++) {
 			if (cl[i].fd < 0) {
