@@ -5,9 +5,11 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <linux/mempolicy.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "podvisor/guest_mem.h"
@@ -178,4 +180,56 @@ bool gmem_contains(const struct guest_mem *gm, uint64_t gpa, uint64_t len)
 uint64_t gmem_low_end(const struct guest_mem *gm)
 {
 	return gm->nr_regions ? gm->regions[0].size : 0;
+}
+
+#define GMEM_NODE_BITS 1024
+
+/* mempolicy through the raw system calls: libnuma's wrappers would add a
+ * library (and its start-up cost) to every VMM process for two calls. */
+static long gmem_mbind(void *addr, uint64_t len, int mode,
+                       const unsigned long *mask)
+{
+	/* The kernel drops the last bit of maxnode, hence + 1. */
+	return syscall(SYS_mbind, addr, len, mode, mask, GMEM_NODE_BITS + 1, 0);
+}
+
+static int gmem_policy_at(void *addr, int *mode, unsigned long *mask)
+{
+	memset(mask, 0, GMEM_NODE_BITS / 8);
+	if (syscall(SYS_get_mempolicy, mode, mask, GMEM_NODE_BITS + 1, addr,
+	            MPOL_F_ADDR) < 0)
+		return -errno;
+	return 0;
+}
+
+int gmem_bind_node(struct guest_mem *gm, int node, bool preferred)
+{
+	unsigned long want[GMEM_NODE_BITS / 64] = {0}, got[GMEM_NODE_BITS / 64];
+	int mode = preferred ? MPOL_PREFERRED : MPOL_BIND, got_mode;
+	uint8_t *pages[2] = {gm->base, gm->base + gm->ram_size - 4096};
+
+	if (node < 0 || node >= GMEM_NODE_BITS || !gm->base)
+		return -EINVAL;
+	want[node / 64] = 1UL << (node % 64);
+	if (gmem_mbind(gm->base, gm->ram_size, mode, want) < 0)
+		return log_err_errno(errno,
+		                     "numa_node: cannot bind guest RAM "
+		                     "to node %d",
+		                     node);
+	/* Read back at both ends, as an operator would in numa_maps. */
+	for (int i = 0; i < 2; i++) {
+		int r = gmem_policy_at(pages[i], &got_mode, got);
+
+		if (r < 0)
+			return log_err_errno(r, "numa_node: cannot read the "
+			                        "guest RAM policy back");
+		if (got_mode != mode || memcmp(got, want, sizeof(want))) {
+			log_err("numa_node: guest RAM at +0x%" PRIx64
+			        " has policy %d, not %s node %d",
+			        (uint64_t)(pages[i] - gm->base), got_mode,
+			        preferred ? "preferred" : "bound to", node);
+			return -EIO;
+		}
+	}
+	return 0;
 }

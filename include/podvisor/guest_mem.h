@@ -59,6 +59,14 @@ void *gmem_ptr_at(const struct guest_mem *gm, uint64_t gpa, uint64_t len,
 /* True when [gpa, gpa + len) is RAM. */
 bool gmem_contains(const struct guest_mem *gm, uint64_t gpa, uint64_t len);
 
+/*
+ * Binds all of guest RAM to host NUMA node node (MPOL_BIND, or
+ * MPOL_PREFERRED when preferred) and reads the policy back at its first and
+ * last page. Call before anything touches the memory. 0 or -errno (-EIO
+ * when the read-back differs), logged.
+ */
+int gmem_bind_node(struct guest_mem *gm, int node, bool preferred);
+
 /* Bytes of RAM below the MMIO gap (the end of the low region). */
 uint64_t gmem_low_end(const struct guest_mem *gm);
 

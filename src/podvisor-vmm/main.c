@@ -18,7 +18,6 @@
 #include "podvisor/config.h"
 #include "podvisor/devices.h"
 #include "podvisor/log.h"
-#include "podvisor/numa.h"
 #include "podvisor/util.h"
 #include "podvisor/vm.h"
 
@@ -131,26 +130,15 @@ struct vmm {
 };
 
 /* Binds guest RAM to cfg->numa_node before anything touches it (the boot
- * loader is the first writer) and reads the policy back. */
+ * loader is the first writer); gmem_bind_node() reads the policy back. */
 static int bind_guest_ram(struct vm *vm)
 {
 	const struct vm_config *cfg = vm->cfg;
-	char label[64];
 	int r;
 
 	if (cfg->numa_node < 0)
 		return 0;
-	r = numa_bind_memory(vm->mem.base, vm->mem.ram_size, cfg->numa_node,
-	                     cfg->numa_preferred);
-	if (r < 0)
-		return log_err_errno(r,
-		                     "numa_node: cannot bind guest RAM to "
-		                     "node %d",
-		                     cfg->numa_node);
-	snprintf(label, sizeof(label), "guest RAM (%llu MiB)",
-	         (unsigned long long)cfg->memory_mib);
-	r = numa_verify_memory(vm->mem.base, vm->mem.ram_size, cfg->numa_node,
-	                       cfg->numa_preferred, label);
+	r = gmem_bind_node(&vm->mem, cfg->numa_node, cfg->numa_preferred);
 	if (r < 0)
 		return r;
 	log_info("guest RAM bound to NUMA node %d (%s)", cfg->numa_node,

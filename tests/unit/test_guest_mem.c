@@ -132,6 +132,22 @@ START_TEST(test_hugepages_shortage)
 }
 END_TEST
 
+START_TEST(test_bind_node)
+{
+	struct gmem_opts o = {.ram_size = 8 * MiB};
+	struct guest_mem gm;
+
+	ck_assert_int_eq(gmem_create(&gm, &o), 0);
+	/* Node 0 exists on every Linux host; the call reads it back. */
+	ck_assert_int_eq(gmem_bind_node(&gm, 0, false), 0);
+	ck_assert_int_eq(gmem_bind_node(&gm, 0, true), 0);
+	/* A node that does not exist is refused, not ignored. */
+	ck_assert_int_lt(gmem_bind_node(&gm, 1000, false), 0);
+	ck_assert_int_eq(gmem_bind_node(&gm, -1, false), -EINVAL);
+	gmem_destroy(&gm);
+}
+END_TEST
+
 static Suite *gmem_suite(void)
 {
 	Suite *s = suite_create("guest_mem");
@@ -143,6 +159,7 @@ static Suite *gmem_suite(void)
 	tcase_add_test(tc, test_shared_mapping);
 	tcase_add_test(tc, test_bad_sizes);
 	tcase_add_test(tc, test_hugepages_shortage);
+	tcase_add_test(tc, test_bind_node);
 	suite_add_tcase(s, tc);
 	return s;
 }
