@@ -46,13 +46,42 @@ static void reply_wrong_state(struct api_request *req, struct pod *p,
 	                p->spec.name, pod_state_name(p->state));
 }
 
+/* ?label=KEY=VALUE: the VM carries that label (KEY alone: any value). */
+static bool label_matches(const struct pod *p, const char *sel)
+{
+	const char *eq = strchr(sel, '=');
+	char key[64];
+	json_object *v;
+
+	snprintf(key, sizeof(key), "%.*s", eq ? (int)(eq - sel) : 63, sel);
+	if (!json_object_object_get_ex(p->spec.labels, key, &v))
+		return false;
+	return !eq || strcmp(json_object_get_string(v), eq + 1) == 0;
+}
+
+/* GET /v1/vms[?state=S][&label=K=V] */
 static void h_list(struct api_request *req, void *ctx)
 {
 	struct daemon *d = ctx;
-	json_object *arr = json_object_new_array(), *o;
+	const char *state = api_request_query(req, "state");
+	const char *label = api_request_query(req, "label");
+	json_object *arr, *o;
 
-	for (struct pod *p = d->pods; p; p = p->next)
+	if (state && pod_state_parse(state) < 0) {
+		api_reply_error(req, 400, API_E_INVALID, "state",
+		                "state '%s' is not one of creating, running, "
+		                "paused, stopping, stopped, failed",
+		                state);
+		return;
+	}
+	arr = json_object_new_array();
+	for (struct pod *p = d->pods; p; p = p->next) {
+		if (state && strcmp(pod_state_name(p->state), state) != 0)
+			continue;
+		if (label && !label_matches(p, label))
+			continue;
 		json_object_array_add(arr, pod_to_json(p));
+	}
 	o = json_object_new_object();
 	json_object_object_add(o, "vms", arr);
 	api_reply_json(req, 200, o);

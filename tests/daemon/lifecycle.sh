@@ -30,6 +30,12 @@ check "labels are kept" [ "$(body .labels.app)" = idle ]
 check "vcpus and memory defaults" [ "$(body .vcpus)" = 1 -a "$(body .memory_mib)" = 128 ]
 api GET /v1/vms
 check "GET /v1/vms lists p1" [ "$(body '.vms[].name')" = p1 ]
+api GET "/v1/vms?label=app=idle&state=running"
+check "the list filters by label and state" [ "$(body '.vms[].name')" = p1 ]
+api GET "/v1/vms?label=app=other"
+check "a label that does not match lists nothing" [ "$(body '.vms | length')" = 0 ]
+api GET "/v1/vms?state=sleeping"
+check "an unknown state filter is a 400 on state" [ "$STATUS" = 400 -a "$(body .error.field)" = state ]
 
 api GET /v1/vms/p1/console
 check "console has the guest's output (Z)" grep -q Z "$T/body"
