@@ -19,6 +19,8 @@
  *        given it is a static MAC table entry and frames from the port
  *        with another source MAC are dropped (reason "spoof").
  *    {"op":"port_del","name":"vm1-eth0"}
+ *    {"op":"port_rules","name":"vm1-eth0","rules":[RULE...]}
+ *        replaces the port's rules while traffic flows
  *    {"op":"port_list"}  -> {"ok":true,"ports":[{"name","path","segment",
  *        "mac","connected","rx_packets","rx_bytes","tx_packets","tx_bytes",
  *        "drops":{"policy_out","policy_in","tx_full","no_link","runt",

@@ -84,6 +84,12 @@ static int op_port_del(json_object *req, json_object *resp,
 	return sw_port_del(req_name(req), err);
 }
 
+static int op_port_rules(json_object *req, json_object *resp,
+                         struct sw_error *err)
+{
+	return sw_port_set_rules(req, err);
+}
+
 static int op_port_list(json_object *req, json_object *resp,
                         struct sw_error *err)
 {
@@ -111,8 +117,8 @@ static const struct {
 } ops[] = {
     {"segment_add", op_segment_add},   {"segment_del", op_segment_del},
     {"segment_list", op_segment_list}, {"port_add", op_port_add},
-    {"port_del", op_port_del},         {"port_list", op_port_list},
-    {"mac_table", op_mac_table},
+    {"port_del", op_port_del},         {"port_rules", op_port_rules},
+    {"port_list", op_port_list},       {"mac_table", op_mac_table},
 };
 
 static json_object *error_json(const struct sw_error *err)
@@ -160,7 +166,8 @@ json_object *sw_control_handle(json_object *req)
 	}
 	sw_error_set(&err, EINVAL, "op",
 	             "unknown op \"%s\" (known: segment_add, segment_del, "
-	             "segment_list, port_add, port_del, port_list, mac_table)",
+	             "segment_list, port_add, port_del, port_rules, port_list, "
+	             "mac_table)",
 	             op);
 	return error_json(&err);
 }

@@ -69,8 +69,12 @@ static void deliver(struct sw_worker *w, struct sw_port *q, struct sw_frame *f)
 		count(&q->st.drops[SW_DROP_NO_LINK], 1);
 		return;
 	}
-	if (q->filter && sw_policy_eval(q->policy, SW_DIR_IN, frame_meta(f),
-	                                q->seg->dflt) == SW_DENY) {
+	const struct sw_policy *qp =
+	    __atomic_load_n(&q->policy, __ATOMIC_ACQUIRE);
+
+	if ((qp->nr_rules || q->seg->dflt == SW_DENY) &&
+	    sw_policy_eval(qp, SW_DIR_IN, frame_meta(f), q->seg->dflt) ==
+	        SW_DENY) {
 		count(&q->st.drops[SW_DROP_POLICY_IN], 1);
 		return;
 	}
@@ -107,8 +111,11 @@ static void forward(struct sw_worker *w, struct sw_port *p, struct sw_frame *f)
 		memcpy(w->last_src, src, 6);
 		w->src_cached = true;
 	}
-	if (p->filter && sw_policy_eval(p->policy, SW_DIR_OUT, frame_meta(f),
-	                                SW_ALLOW) == SW_DENY) {
+	const struct sw_policy *pp =
+	    __atomic_load_n(&p->policy, __ATOMIC_ACQUIRE);
+
+	if (pp->nr_rules && sw_policy_eval(pp, SW_DIR_OUT, frame_meta(f),
+	                                   SW_ALLOW) == SW_DENY) {
 		count(&p->st.drops[SW_DROP_POLICY_OUT], 1);
 		return;
 	}

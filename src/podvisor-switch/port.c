@@ -288,7 +288,6 @@ static int port_place(struct sw_port *p, const char *seg, struct sw_error *err)
 		return sw_error_set(err, ENOSPC, "name",
 		                    "all %d ports are in use", SW_MAX_PORTS);
 	p->idx = (uint16_t)slot;
-	p->filter = p->policy->nr_rules > 0 || p->seg->dflt == SW_DENY;
 	if (p->has_mac && sw_fdb_add_static(p->seg->id, p->mac, p->idx))
 		return sw_error_set(err, ENOSPC, "mac",
 		                    "the MAC table is full");
@@ -357,6 +356,36 @@ int sw_port_del(const char *name, struct sw_error *err)
 		                    name ? name : "(missing)");
 	port_remove(p);
 	log_info("port %s removed", name);
+	return 0;
+}
+
+int sw_port_set_rules(json_object *req, struct sw_error *err)
+{
+	json_object *rules = NULL;
+	struct sw_policy *pol, *old;
+	const char *name = req_str(req, "name");
+	struct sw_port *p;
+	int r;
+
+	json_object_object_get_ex(req, "rules", &rules);
+	r = sw_policy_from_json(rules, &pol, err);
+	if (r)
+		return r;
+	pthread_mutex_lock(&sw.lock);
+	p = name ? port_by_name(name) : NULL;
+	old = p ? p->policy : NULL;
+	if (p)
+		__atomic_store_n(&p->policy, pol, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&sw.lock);
+	if (!p) {
+		free(pol);
+		return sw_error_set(err, ENOENT, "name", "no port named %s",
+		                    name ? name : "(missing)");
+	}
+	/* Workers may still be evaluating the old rules. */
+	rte_rcu_qsbr_synchronize(sw.qsbr, RTE_QSBR_THRID_INVALID);
+	free(old);
+	log_info("port %s: %u rules now", name, pol->nr_rules);
 	return 0;
 }
 

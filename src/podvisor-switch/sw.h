@@ -57,10 +57,9 @@ struct sw_port {
 	struct sw_segment *seg;
 	bool has_mac;
 	uint8_t mac[6];
-	struct sw_policy *policy;
-	bool filter; /* policy has rules or segment default deny */
-	int vid;     /* vhost device id, valid while ready */
-	bool ready;  /* atomic: datapath may use vid */
+	struct sw_policy *policy; /* atomic: replaced under RCU */
+	int vid;                  /* vhost device id, valid while ready */
+	bool ready;               /* atomic: datapath may use vid */
 	bool registered;
 	/* Updated with relaxed atomic adds: several workers transmit. */
 	struct sw_port_stats st;
@@ -99,6 +98,9 @@ int sw_segment_del(const char *name, struct sw_error *err);
 struct sw_segment *sw_segment_find(const char *name);
 int sw_port_add(struct json_object *req, struct sw_error *err);
 int sw_port_del(const char *name, struct sw_error *err);
+/* Replaces a port's rules while traffic flows; old rules freed after a
+ * grace period. */
+int sw_port_set_rules(struct json_object *req, struct sw_error *err);
 void sw_port_del_all(void);
 struct json_object *sw_ports_to_json(void);
 struct json_object *sw_segments_to_json(void);

@@ -172,6 +172,21 @@ def test_hot_remove_and_deny(sw, pmds):
     check(t1["a"][0] > 0, f"broadcast still reached a ({t1['a'][0]})")
     check(t1["d"][0] == 0, "broadcast stayed out of segment red")
 
+    # Lift the rule in place (no re-add): c receives again.
+    r = sw.request({"op": "port_rules", "name": "c",
+                    "rules": [{"proto": "udp", "dst_port": "x"}]})
+    check(r["error"]["field"] == "rules[0].dst_port",
+          "port_rules refuses a malformed rule naming the field")
+    sw.ok({"op": "port_rules", "name": "c", "rules": []})
+    clear(pmds)
+    s0, _ = snapshot(sw, pmds)
+    pmds["b"].send("ff:ff:ff:ff:ff:ff", SEND_S)
+    s1, t1 = snapshot(sw, pmds)
+    denied = s1["c"]["drops"]["policy_in"] - s0["c"]["drops"]["policy_in"]
+    check(t1["c"][0] > 0 and denied == 0,
+          f"after port_rules [] c receives again ({t1['c'][0]}, "
+          f"denied {denied})")
+
 
 def test_restart(binary, tmp, sw, pmds):
     config = os.path.join(tmp, "switch.json")
