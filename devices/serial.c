@@ -57,6 +57,11 @@ struct serial {
 	uint8_t rx[SERIAL_RXFIFO];
 	unsigned int rx_head, rx_count;
 
+	/* Host input waiting for FIFO space is told when the guest reads. */
+	void (*rx_space)(void *opaque);
+	void *rx_space_opaque;
+	bool rx_blocked; /* serial_input() could not take everything */
+
 	char *ring;
 	size_t ring_pos; /* next write index */
 	uint64_t total;  /* bytes ever written */
@@ -179,6 +184,10 @@ static uint8_t serial_read_reg(struct serial *s, uint64_t reg)
 		v = s->rx[s->rx_head];
 		s->rx_head = (s->rx_head + 1) % SERIAL_RXFIFO;
 		s->rx_count--;
+		if (s->rx_blocked && s->rx_space) {
+			s->rx_blocked = false;
+			s->rx_space(s->rx_space_opaque);
+		}
 		return v;
 	case UART_IER:
 		return dlab ? s->dlm : s->ier;
@@ -290,9 +299,19 @@ size_t serial_input(struct serial *s, const void *buf, size_t len)
 	pthread_mutex_lock(&s->lock);
 	while (n < len && s->rx_count < SERIAL_RXFIFO)
 		serial_rx_push(s, ((const uint8_t *)buf)[n++]);
+	s->rx_blocked = n < len;
 	serial_update_irq(s);
 	pthread_mutex_unlock(&s->lock);
 	return n;
+}
+
+void serial_set_rx_space_cb(struct serial *s, void (*cb)(void *opaque),
+                            void *opaque)
+{
+	pthread_mutex_lock(&s->lock);
+	s->rx_space = cb;
+	s->rx_space_opaque = opaque;
+	pthread_mutex_unlock(&s->lock);
 }
 
 size_t serial_console_snapshot(struct vm *vm, char *buf, size_t len)

@@ -42,8 +42,14 @@ extern const struct io_ops serial_io_ops;
 size_t serial_snapshot(struct serial *s, char *buf, size_t len);
 /* Total bytes the guest has written since creation. */
 uint64_t serial_bytes_out(struct serial *s);
-/* Queues host input for the guest (RBR); drops what the FIFO cannot hold. */
+/* Queues host input for the guest (RBR) as far as the 16-byte FIFO has room;
+ * returns how many bytes it took. */
 size_t serial_input(struct serial *s, const void *buf, size_t len);
+/* cb(opaque) runs (on the vCPU thread, serial lock held: only signal
+ * another thread from it) once the guest frees FIFO space after a
+ * serial_input() that could not take everything. */
+void serial_set_rx_space_cb(struct serial *s, void (*cb)(void *opaque),
+                            void *opaque);
 
 /*
  * Power management port BOOT_PM_SLEEP_PORT (4 bytes). Accepted power-off

@@ -176,6 +176,38 @@ START_TEST(test_ring_partial)
 }
 END_TEST
 
+static int space_calls;
+
+static void on_space(void *opaque)
+{
+	(void)opaque;
+	space_calls++;
+}
+
+START_TEST(test_input_flow_control)
+{
+	char in[40];
+
+	memset(in, 'i', sizeof(in));
+	space_calls = 0;
+	serial_set_rx_space_cb(s, on_space, NULL);
+	/* The FIFO holds 16: the rest stays with the caller. */
+	ck_assert_uint_eq(serial_input(s, in, sizeof(in)), 16);
+	ck_assert_uint_eq(serial_input(s, in, 1), 0);
+	ck_assert_uint_eq(rd(5) & 0x01, 0x01);
+	ck_assert_uint_eq(rd(0), 'i');
+	ck_assert_int_eq(space_calls, 1); /* told once room appeared */
+	ck_assert_uint_eq(rd(0), 'i');
+	ck_assert_int_eq(space_calls, 1);
+	ck_assert_uint_eq(serial_input(s, in, 2), 2);
+	ck_assert_uint_eq(serial_input(s, in, 1), 0);
+	for (int i = 0; i < 16; i++)
+		ck_assert_uint_eq(rd(0), 'i');
+	ck_assert_uint_eq(rd(5) & 0x01, 0x00);
+	ck_assert_int_eq(space_calls, 2);
+}
+END_TEST
+
 static Suite *serial_suite(void)
 {
 	Suite *su = suite_create("serial");
@@ -190,6 +222,7 @@ static Suite *serial_suite(void)
 	tcase_add_test(tc, test_rx_priority_and_scratch);
 	tcase_add_test(tc, test_ring_wrap);
 	tcase_add_test(tc, test_ring_partial);
+	tcase_add_test(tc, test_input_flow_control);
 	suite_add_tcase(su, tc);
 	return su;
 }
