@@ -242,6 +242,7 @@ static void conn_opened(struct conn *c)
 	int n = snprintf(ok, sizeof(ok), "OK %u\n", c->host_port);
 
 	c->state = CONN_OPEN;
+	event_del_noblock(c->timer);
 	bytering_put(&c->to_host, ok, (size_t)n);
 }
 
@@ -455,6 +456,7 @@ int virtio_vsock_create(struct vm *vm, unsigned int slot)
 		return -ENOMEM;
 	vs->cid = vs->config = vc->guest_cid;
 	vs->next_port = VSOCK_EPHEMERAL;
+	vs->connect_timeout_ms = VSOCK_CONNECT_TIMEOUT_MS;
 	snprintf(vs->path, sizeof(vs->path), "%s", vc->uds_path);
 	r = virtio_dev_init(&vs->vdev, vm, &vsock_ops, "virtio-vsock", 3,
 	                    VSOCK_QUEUE_SIZE, 1ULL << VIRTIO_F_EVENT_IDX,

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include "hostsock.h"
@@ -42,6 +43,8 @@ void vsock_reap(struct vsock *vs)
 			event_free(c->rev);
 		if (c->wev)
 			event_free(c->wev);
+		if (c->timer)
+			event_free(c->timer);
 		free(c);
 	}
 }
@@ -61,6 +64,8 @@ void vsock_conn_close(struct conn *c, const char *why)
 		event_del_noblock(c->rev);
 	if (c->wev)
 		event_del_noblock(c->wev);
+	if (c->timer)
+		event_del_noblock(c->timer);
 	close(c->fd);
 	c->fd = -1;
 	c->dead = true;
@@ -77,6 +82,7 @@ void vsock_queue_rst(struct vsock *vs, uint32_t host_port, uint32_t guest_port)
 
 static void on_conn_read(evutil_socket_t fd, short what, void *arg);
 static void on_conn_write(evutil_socket_t fd, short what, void *arg);
+static void on_conn_timeout(evutil_socket_t fd, short what, void *arg);
 
 struct conn *vsock_conn_new(struct vsock *vs, int fd)
 {
@@ -101,9 +107,14 @@ struct conn *vsock_conn_new(struct vsock *vs, int fd)
 	    (struct bytering){.buf = c->bufs + VSOCK_BUF, .cap = VSOCK_BUF};
 	c->rev = event_new(base, fd, EV_READ | EV_PERSIST, on_conn_read, c);
 	c->wev = event_new(base, fd, EV_WRITE, on_conn_write, c);
-	if (!c->rev || !c->wev) {
+	c->timer = event_new(base, -1, 0, on_conn_timeout, c);
+	if (!c->rev || !c->wev || !c->timer) {
 		if (c->rev)
 			event_free(c->rev);
+		if (c->wev)
+			event_free(c->wev);
+		if (c->timer)
+			event_free(c->timer);
 		free(c);
 		return NULL;
 	}
@@ -193,6 +204,11 @@ static void conn_got_line(struct conn *c, uint32_t port)
 	c->guest_port = port;
 	c->state = CONN_REQUESTED;
 	c->pending |= PEND_REQUEST;
+	/* A guest without a listener answers RST; one without a driver
+	 * never answers: the client learns it from a closed socket. */
+	struct timeval tv = {vs->connect_timeout_ms / 1000,
+	                     (vs->connect_timeout_ms % 1000) * 1000};
+	event_add(c->timer, &tv);
 	log_debug("%s: host client asks for guest port %u (host port %u)",
 	          vs->vdev.name, port, c->host_port);
 }
@@ -276,6 +292,26 @@ static void on_conn_write(evutil_socket_t fd, short what, void *arg)
 			vsock_queue_rst(vs, c->host_port, c->guest_port);
 			vsock_conn_close(c, "host socket write failed");
 		}
+		vsock_rx_flush(vs);
+	}
+	vsock_reap(vs);
+	pthread_mutex_unlock(&vs->vdev.lock);
+}
+
+static void on_conn_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+	struct vsock *vs = c->vs;
+
+	pthread_mutex_lock(&vs->vdev.lock);
+	if (!c->dead && c->state == CONN_REQUESTED) {
+		log_info("%s: guest port %u did not answer a host connection "
+		         "within %u ms; closing the host client",
+		         vs->vdev.name, c->guest_port, vs->connect_timeout_ms);
+		/* A REQUEST already sent is withdrawn. */
+		if (!(c->pending & PEND_REQUEST))
+			vsock_queue_rst(vs, c->host_port, c->guest_port);
+		vsock_conn_close(c, "no answer from the guest");
 		vsock_rx_flush(vs);
 	}
 	vsock_reap(vs);

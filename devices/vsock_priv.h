@@ -17,13 +17,14 @@
 
 struct event;
 
-#define VSOCK_QUEUE_SIZE 256
-#define VSOCK_RXQ        0
-#define VSOCK_TXQ        1
-#define VSOCK_BUF        (64 * 1024)
-#define VSOCK_MAX_CONNS  64
-#define VSOCK_MAX_RSTS   64
-#define VSOCK_EPHEMERAL  (1u << 30) /* first port for host clients */
+#define VSOCK_QUEUE_SIZE         256
+#define VSOCK_RXQ                0
+#define VSOCK_TXQ                1
+#define VSOCK_BUF                (64 * 1024)
+#define VSOCK_MAX_CONNS          64
+#define VSOCK_MAX_RSTS           64
+#define VSOCK_CONNECT_TIMEOUT_MS 5000
+#define VSOCK_EPHEMERAL          (1u << 30) /* first port for host clients */
 
 enum conn_state {
 	CONN_LINE,      /* host client: waiting for "CONNECT <port>\n" */
@@ -44,6 +45,7 @@ struct conn {
 	uint32_t host_port, guest_port;
 	int fd;
 	struct event *rev, *wev;
+	struct event *timer; /* host client: the guest must answer in time */
 	bool reading, dead, host_eof, shut_wr_pending;
 	unsigned int pending;
 	char line[VSOCK_CONNECT_LINE];
@@ -71,6 +73,7 @@ struct vsock {
 	struct rst rsts[VSOCK_MAX_RSTS];
 	unsigned int nr_rsts, rr;
 	uint32_t next_port;
+	unsigned int connect_timeout_ms; /* VSOCK_CONNECT_TIMEOUT_MS */
 	unsigned long bad_packets;
 	struct virtq_elem elem;
 };

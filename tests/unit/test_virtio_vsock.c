@@ -14,6 +14,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "devices/vsock_priv.h"
 #include "devices/vsock_proto.h"
 #include "fake_driver.h"
 #include "fake_vm.h"
@@ -476,6 +477,31 @@ START_TEST(test_stale_peer_fwd_cnt_tolerated)
 }
 END_TEST
 
+START_TEST(test_host_connect_times_out)
+{
+	struct vsock *vs = (struct vsock *)virtio_dev_at_slot(vm, SLOT);
+	struct vsock_hdr h;
+	char buf[8];
+	int fd, i;
+
+	vs->connect_timeout_ms = 50; /* white-box: the default is 5 s */
+	fd = unix_connect(uds);
+	ck_assert_int_eq(send(fd, "CONNECT 7\n", 10, 0), 10);
+	pump();
+	ck_assert(guest_recv(&h, NULL));
+	ck_assert_uint_eq(h.op, VSOCK_OP_REQUEST);
+	/* The guest never answers. */
+	for (i = 0; i < 200 && recv(fd, buf, sizeof(buf), MSG_DONTWAIT) != 0;
+	     i++)
+		pump();
+	ck_assert_int_lt(i, 200); /* the client saw end of file */
+	ck_assert(guest_recv(&h, NULL));
+	ck_assert_uint_eq(h.op, VSOCK_OP_RST);
+	ck_assert_uint_eq(h.dst_port, 7);
+	close(fd);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("virtio_vsock");
@@ -496,6 +522,7 @@ int main(void)
 	tcase_add_test(dev, test_bad_packets_dropped);
 	tcase_add_test(dev, test_credit_respected);
 	tcase_add_test(dev, test_stale_peer_fwd_cnt_tolerated);
+	tcase_add_test(dev, test_host_connect_times_out);
 	suite_add_tcase(s, pure);
 	suite_add_tcase(s, dev);
 	sr = srunner_create(s);
