@@ -43,12 +43,21 @@ def check_prereqs():
     return find_switch()
 
 
+def eal_runtime_dir(argv):
+    """DPDK keeps /var/run/dpdk/<file-prefix> after the process exits."""
+    for i, a in enumerate(argv[:-1]):
+        if a == "--file-prefix":
+            return os.path.join("/var/run/dpdk", argv[i + 1])
+    return None
+
+
 class Proc:
     """A child process in its own session, with its output in a file."""
 
     def __init__(self, argv, log, stdin=None):
         self.log = log
         self.argv = argv
+        self.runtime = eal_runtime_dir(argv)
         with open(log, "wb") as out:
             self.p = subprocess.Popen(argv, stdin=stdin, stdout=out,
                                       stderr=subprocess.STDOUT,
@@ -62,14 +71,16 @@ class Proc:
         return self.p.poll() is None
 
     def kill(self, sig=signal.SIGTERM, wait=5.0):
-        if self.p.poll() is not None:
-            return self.p.returncode
-        try:
-            self.p.send_signal(sig)
-            return self.p.wait(timeout=wait)
-        except subprocess.TimeoutExpired:
-            self.p.kill()
-            return self.p.wait(timeout=5)
+        if self.p.poll() is None:
+            try:
+                self.p.send_signal(sig)
+                self.p.wait(timeout=wait)
+            except subprocess.TimeoutExpired:
+                self.p.kill()
+                self.p.wait(timeout=5)
+        if self.runtime:
+            shutil.rmtree(self.runtime, ignore_errors=True)
+        return self.p.returncode
 
 
 class TestPmd(Proc):
