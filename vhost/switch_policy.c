@@ -230,78 +230,106 @@ static int parse_enum(json_object *v, const char *const *names, int n)
 	return -EINVAL;
 }
 
+static int key_action(struct sw_rule *r, json_object *v, bool src)
+{
+	static const char *const actions[] = {"allow", "deny"};
+	int n = parse_enum(v, actions, 2);
+
+	if (n < 0)
+		return n;
+	r->action = (uint8_t)n;
+	return 0;
+}
+
+static int key_dir(struct sw_rule *r, json_object *v, bool src)
+{
+	static const char *const dirs[] = {"", "in", "out", "both"};
+	int n = parse_enum(v, dirs, 4);
+
+	if (n <= 0)
+		return -EINVAL;
+	r->dir = (uint8_t)n;
+	return 0;
+}
+
+static int key_mac(struct sw_rule *r, json_object *v, bool src)
+{
+	if (!json_object_is_type(v, json_type_string) ||
+	    sw_mac_parse(json_object_get_string(v),
+	                 src ? r->src_mac : r->dst_mac))
+		return -EINVAL;
+	r->match |= src ? SW_M_SRC_MAC : SW_M_DST_MAC;
+	return 0;
+}
+
+static int key_proto(struct sw_rule *r, json_object *v, bool src)
+{
+	return parse_proto(v, r);
+}
+
+static int key_ip(struct sw_rule *r, json_object *v, bool src)
+{
+	if (!json_object_is_type(v, json_type_string) ||
+	    parse_prefix(json_object_get_string(v),
+	                 src ? &r->src_ip : &r->dst_ip,
+	                 src ? &r->src_mask : &r->dst_mask))
+		return -EINVAL;
+	r->match |= src ? SW_M_SRC_IP : SW_M_DST_IP;
+	return 0;
+}
+
+static int key_port(struct sw_rule *r, json_object *v, bool src)
+{
+	if (parse_port_range(v, src ? &r->sport_lo : &r->dport_lo,
+	                     src ? &r->sport_hi : &r->dport_hi))
+		return -EINVAL;
+	r->match |= src ? SW_M_SRC_PORT : SW_M_DST_PORT;
+	return 0;
+}
+
+/* One row per rule field: its parser and what a valid value looks like. */
+static const struct {
+	const char *key;
+	int (*parse)(struct sw_rule *r, json_object *v, bool src);
+	bool src;
+	const char *hint;
+} rule_keys[] = {
+    {"action", key_action, false, "must be \"allow\" or \"deny\""},
+    {"dir", key_dir, false, "must be \"in\", \"out\" or \"both\""},
+    {"src_mac", key_mac, true, "must look like 02:00:00:00:00:01"},
+    {"dst_mac", key_mac, false, "must look like 02:00:00:00:00:01"},
+    {"proto", key_proto, false,
+     "must be arp, ipv4, icmp, tcp, udp or an IP protocol 0..255"},
+    {"src_ip", key_ip, true,
+     "must be an IPv4 address or prefix such as 10.0.0.0/24"},
+    {"dst_ip", key_ip, false,
+     "must be an IPv4 address or prefix such as 10.0.0.0/24"},
+    {"src_port", key_port, true,
+     "must be a port 0..65535 or a range \"LO-HI\""},
+    {"dst_port", key_port, false,
+     "must be a port 0..65535 or a range \"LO-HI\""},
+};
+
 /* One key of a rule object; idx is the rule's position, for messages. */
 static int rule_key(struct sw_rule *r, const char *key, json_object *v,
                     unsigned int idx, struct sw_error *err)
 {
-	static const char *const actions[] = {"allow", "deny"};
-	static const char *const dirs[] = {"", "in", "out", "both"};
 	char field[64];
-	int n;
 
 	snprintf(field, sizeof(field), "rules[%u].%s", idx, key);
-	if (!strcmp(key, "action")) {
-		n = parse_enum(v, actions, 2);
-		if (n < 0)
-			return sw_error_set(err, EINVAL, field,
-			                    "%s must be \"allow\" or \"deny\"",
-			                    field);
-		r->action = (uint8_t)n;
-	} else if (!strcmp(key, "dir")) {
-		n = parse_enum(v, dirs, 4);
-		if (n <= 0)
-			return sw_error_set(err, EINVAL, field,
-			                    "%s must be \"in\", \"out\" or "
-			                    "\"both\"",
-			                    field);
-		r->dir = (uint8_t)n;
-	} else if (!strcmp(key, "src_mac") || !strcmp(key, "dst_mac")) {
-		bool src = key[0] == 's';
-
-		if (!json_object_is_type(v, json_type_string) ||
-		    sw_mac_parse(json_object_get_string(v),
-		                 src ? r->src_mac : r->dst_mac))
-			return sw_error_set(err, EINVAL, field,
-			                    "%s must look like "
-			                    "02:00:00:00:00:01",
-			                    field);
-		r->match |= src ? SW_M_SRC_MAC : SW_M_DST_MAC;
-	} else if (!strcmp(key, "proto")) {
-		if (parse_proto(v, r))
-			return sw_error_set(err, EINVAL, field,
-			                    "%s must be arp, ipv4, icmp, tcp, "
-			                    "udp or an IP protocol 0..255",
-			                    field);
-	} else if (!strcmp(key, "src_ip") || !strcmp(key, "dst_ip")) {
-		bool src = key[0] == 's';
-
-		if (!json_object_is_type(v, json_type_string) ||
-		    parse_prefix(json_object_get_string(v),
-		                 src ? &r->src_ip : &r->dst_ip,
-		                 src ? &r->src_mask : &r->dst_mask))
-			return sw_error_set(err, EINVAL, field,
-			                    "%s must be an IPv4 address or "
-			                    "prefix such as 10.0.0.0/24",
-			                    field);
-		r->match |= src ? SW_M_SRC_IP : SW_M_DST_IP;
-	} else if (!strcmp(key, "src_port") || !strcmp(key, "dst_port")) {
-		bool src = key[0] == 's';
-
-		if (parse_port_range(v, src ? &r->sport_lo : &r->dport_lo,
-		                     src ? &r->sport_hi : &r->dport_hi))
-			return sw_error_set(err, EINVAL, field,
-			                    "%s must be a port 0..65535 or a "
-			                    "range \"LO-HI\"",
-			                    field);
-		r->match |= src ? SW_M_SRC_PORT : SW_M_DST_PORT;
-	} else {
-		return sw_error_set(err, EINVAL, field,
-		                    "unknown rule field %s (known: action, "
-		                    "dir, src_mac, dst_mac, proto, src_ip, "
-		                    "dst_ip, src_port, dst_port)",
-		                    field);
+	for (size_t i = 0; i < sizeof(rule_keys) / sizeof(rule_keys[0]); i++) {
+		if (strcmp(key, rule_keys[i].key))
+			continue;
+		if (rule_keys[i].parse(r, v, rule_keys[i].src))
+			return sw_error_set(err, EINVAL, field, "%s %s", field,
+			                    rule_keys[i].hint);
+		return 0;
 	}
-	return 0;
+	return sw_error_set(err, EINVAL, field,
+	                    "unknown rule field %s (known: action, dir, "
+	                    "src_mac, dst_mac, proto, src_ip, dst_ip, "
+	                    "src_port, dst_port)",
+	                    field);
 }
 
 static int rule_from_json(json_object *o, unsigned int idx, struct sw_rule *r,
