@@ -9,25 +9,16 @@ static const struct {
 	const char *name;
 	void (*run)(void);
 } tests[] = {
-    {"boot", test_boot},
-    {"pci", test_pci},
-    {"blk", test_blk},
-    {"rng", test_rng},
-    {"console", test_console},
-    {"vsock", test_vsock},
-    {"msix", test_msix},
-    {"hostile", test_hostile},
-    {"poweroff", test_poweroff},
-    {"triple", test_triple},
-    {"reboot", test_reboot},
-    {"smp", test_smp},
-    {"serial", test_serial},
-    {"ticks", test_ticks},
-    {"fuzz", test_fuzz},
-    {"net", test_net},
-    {"halt", test_halt},
-    {"rtc", test_rtc},
-    {"net_switch", test_net_switch},
+    {"boot", test_boot},         {"pci", test_pci},
+    {"blk", test_blk},           {"rng", test_rng},
+    {"console", test_console},   {"vsock", test_vsock},
+    {"msix", test_msix},         {"hostile", test_hostile},
+    {"poweroff", test_poweroff}, {"triple", test_triple},
+    {"reboot", test_reboot},     {"smp", test_smp},
+    {"serial", test_serial},     {"ticks", test_ticks},
+    {"fuzz", test_fuzz},         {"net", test_net},
+    {"halt", test_halt},         {"rtc", test_rtc},
+    {"ringfuzz", test_ringfuzz}, {"net_switch", test_net_switch},
 };
 
 void guest_main(uint8_t *zp);

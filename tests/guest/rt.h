@@ -277,6 +277,7 @@ void test_fuzz(void);
 void test_net(void);
 void test_halt(void);
 void test_rtc(void);
+void test_ringfuzz(void);
 void test_net_switch(void);
 
 #endif

@@ -167,9 +167,14 @@ static void w64(uint64_t a, uint64_t val)
 bool virtio_setup_vq(struct vdev *v, unsigned int idx, uint16_t size,
                      uint16_t vector)
 {
-	struct vq *q = &v->vq[idx];
+	struct vq *q;
 	uint16_t max, noff;
 
+	if (idx >= ARRAY_SIZE(v->vq)) {
+		fail(v->name, "queue %u: this driver handles queues 0-3", idx);
+		return false;
+	}
+	q = &v->vq[idx];
 	mmio_w16(v->common + VC_Q_SELECT, idx);
 	max = mmio_r16(v->common + VC_Q_SIZE);
 	if (!max || (max & (max - 1))) {
@@ -181,9 +186,13 @@ bool virtio_setup_vq(struct vdev *v, unsigned int idx, uint16_t size,
 	q->size = size < max ? size : max;
 	if (q->size > VQ_MAX)
 		q->size = VQ_MAX;
-	q->desc = palloc(16u * q->size, 4096);
-	q->avail = palloc(6u + 2u * q->size, 4096);
-	q->used = palloc(6u + 8u * q->size, 4096);
+	/* Three pages hold any ring up to VQ_MAX (256) entries. */
+	if (!v->ring_mem[idx])
+		v->ring_mem[idx] = palloc(3 * 4096, 4096);
+	memset(v->ring_mem[idx], 0, 3 * 4096);
+	q->desc = (void *)v->ring_mem[idx];
+	q->avail = (void *)(v->ring_mem[idx] + 4096);
+	q->used = (void *)(v->ring_mem[idx] + 8192);
 	for (uint16_t i = 0; i < q->size; i++)
 		q->desc[i].next = i + 1;
 	q->num_free = q->size;

@@ -107,6 +107,8 @@ struct vdev {
 	uint64_t features;
 	uint16_t num_queues;
 	struct vq vq[4];
+	/* Ring pages per queue, kept across resets so re-setup reuses them. */
+	uint8_t *ring_mem[4];
 };
 
 /* Finds the nth virtio device of type, sizes its BARs and reads its
