@@ -204,6 +204,9 @@ static void h_delete(struct api_request *req, void *ctx)
 		                (int)p->pid, p->spec.name);
 		return;
 	}
+#ifdef PODVISORD_CONTAINERS
+	pod_containers_release(p);
+#endif
 	pod_switch_detach(p);
 	pod_unplace(p);
 	log_info("audit: vm %s (%s): deleted by uid %u", p->id, p->spec.name,
