@@ -160,6 +160,10 @@ class Ovs:
         self.db = f"unix:{self.tmp}/db.sock"
         self.procs = []
         self.mounted = False
+        # OVS's EAL uses the default file prefix: remove its runtime dir
+        # afterwards unless someone else's was there first.
+        self.rte_dir = "/var/run/dpdk/rte"
+        self.rte_was_there = os.path.exists(self.rte_dir)
         self.reserve_hugepages()
         subprocess.run(["ovsdb-tool", "create", f"{self.tmp}/conf.db",
                         "/usr/share/openvswitch/vswitch.ovsschema"],
@@ -213,6 +217,8 @@ class Ovs:
     def close(self):
         for p in reversed(self.procs):
             p.kill()
+        if not self.rte_was_there:
+            shutil.rmtree(self.rte_dir, ignore_errors=True)
         if self.mounted:
             subprocess.run(["umount", "/dev/hugepages"])
         with open(HUGEPAGES, "w") as f:
