@@ -8,7 +8,8 @@
  *  - host -> guest: after "READY vsock-listen <gport>" the host writes
  *    "CONNECT <gport>\n" to <uds>, then "host-to-guest-data\n"; the guest
  *    answers "guest-echo:host-to-guest-data\n".
- * Command line: test=vsock cid=<n> hport=<p> gport=<p>.
+ * Command line: test=vsock cid=<n> hport=<p> gport=<p> [credit=<p>]
+ * [hostile=1].
  */
 #include "virtio.h"
 
@@ -243,6 +244,53 @@ static void vsock_hostile(uint32_t hport)
 	guest_to_host(hport);
 }
 
+/* Credit (5.10.6.3): the guest accepts with buf_alloc 100 and reads
+ * nothing; the host sends 1001 bytes. The device may pass on at most 100
+ * until a CREDIT_UPDATE frees room, then the rest must follow. */
+static void credit(uint32_t gport)
+{
+	struct vs_hdr h, resp;
+	uint32_t hp, got = 0;
+	uint64_t end;
+	char d[1100];
+
+	printf("READY vsock-credit %u\n", gport);
+	if (!check(vs_recv(gport, &h, d, sizeof(d), 20000000) &&
+	               h.op == OP_REQUEST,
+	           "vsock_credit_connect", "no REQUEST for port %u", gport))
+		return;
+	hp = h.src_port;
+	fwd_cnt = 0;
+	resp = mkhdr(OP_RESPONSE, gport, hp, 0);
+	resp.buf_alloc = 100;
+	vs_xmit(&resp, sizeof(resp), NULL, 0);
+	end = now_us() + 2000000;
+	while (now_us() < end) {
+		if (!vs_recv(gport, &h, d, sizeof(d), 100000))
+			continue;
+		printf("INFO vsock credit: op %u len %u\n", h.op, h.len);
+		if (h.op == OP_RW)
+			got += h.len;
+	}
+	check(got > 0 && got <= 100, "vsock_credit_respected",
+	      "%u bytes arrived against a buf_alloc of 100", got);
+	resp = mkhdr(OP_CREDIT_UPDATE, gport, hp, 0);
+	resp.buf_alloc = 65536;
+	resp.fwd_cnt = got;
+	vs_xmit(&resp, sizeof(resp), NULL, 0);
+	end = now_us() + 5000000;
+	while (got < 1001 && now_us() < end) {
+		if (!vs_recv(gport, &h, d, sizeof(d), 200000))
+			continue;
+		printf("INFO vsock credit: op %u len %u\n", h.op, h.len);
+		if (h.op == OP_RW)
+			got += h.len;
+	}
+	check(got == 1001, "vsock_credit_update_resumes",
+	      "%u of 1001 bytes after the credit update", got);
+	vs_send(OP_RST, gport, hp, NULL);
+}
+
 static bool vsock_up(void)
 {
 	if (!virtio_init(&vs, 0))
@@ -278,6 +326,8 @@ void test_vsock(void)
 	}
 	guest_to_host(arg_u64("hport", 5000));
 	host_to_guest(arg_u64("gport", 1234));
+	if (arg_u64("credit", 0))
+		credit(arg_u64("credit", 0));
 	check(irq_wait(VEC_RX, 0, 1000000), "vsock_rx_msix",
 	      "no interrupt on "
 	      "vector 0x%x",
