@@ -52,7 +52,7 @@ trap cleanup EXIT
 
 truncate -s $((SECTORS * 512)) "$T/disk.img"
 : >"$T/serial.log"
-cmdline="console=ttyS0 ip=dhcp panic=-1 pvmark=$MARK"
+cmdline="console=ttyS0 earlyprintk=ttyS0 ip=dhcp panic=-1 pvmark=$MARK"
 start=$(date +%s)
 "$VMM" --kernel "$kernel" --memory $MEM_MIB --vcpus 1 \
 	--cmdline "$cmdline" --disk "$T/disk.img" --rng \
