@@ -64,7 +64,7 @@ def main():
         sock = os.path.join(tmp, "vm-net0.sock")
         serial = os.path.join(tmp, "serial.log")
         vm = Proc([vmm, "--kernel", kernel, "--memory", "256", "--vcpus",
-                   "1", "--cmdline", "console=ttyS0 ip=dhcp panic=-1",
+                   "1", "--cmdline", "console=ttyS0 earlyprintk=ttyS0 ip=dhcp panic=-1",
                    "--net", f"vhost-user={sock},mac={VM_MAC}",
                    "--console-log", serial], os.path.join(tmp, "vmm.log"))
         for _ in range(300):
