@@ -50,9 +50,12 @@ struct boot_info {
 int boot_load(struct vm *vm, const char *cmdline, struct boot_info *bi);
 
 /*
- * ACPI tables on (default) or off for the next boot_load(). Off leaves the
- * MP table alone to describe the CPUs and no RSDP; Linux then scans PCI
- * through the legacy path and cannot power off by ACPI.
+ * ACPI tables on or off for the following boot_load() calls. Without a call
+ * they are on, except when vm->kvm.pvm: there Linux stalls with the
+ * hardware-reduced FADT (no PIT tick, TSC calibration fails under the
+ * emulator; see vmm/boot.c). Off leaves the MP table alone to describe the
+ * CPUs and no RSDP; Linux then scans PCI through the legacy path and cannot
+ * power off by ACPI.
  */
 void boot_set_acpi(bool on);
 
