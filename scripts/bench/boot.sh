@@ -10,7 +10,8 @@
 #     guest RAM (mappings >= 128 MiB in /proc/<pid>/smaps), read 300 ms after
 #     the byte while the guest idles.
 #  3. With --linux: the minimal guest kernel (scripts/build-guest-kernel.sh)
-#     to its "Run /init" log line (override with --linux-marker).
+#     to its "Memory: " log line, which every boot prints early (on PVM
+#     hosts "Run /init" takes minutes; pick it with --linux-marker).
 #
 # Usage: scripts/bench/boot.sh [--build DIR] [--runs N] [--linux]
 #        [--linux-marker STR] [--linux-runs N]
@@ -20,7 +21,7 @@ src=$(cd "$(dirname "$0")/../.." && pwd)
 build=${PODVISOR_BUILD:-$src/build}
 runs=10
 linux=0
-linux_marker="Run /init"
+linux_marker="Memory: "
 linux_runs=3
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -29,7 +30,7 @@ while [ $# -gt 0 ]; do
 	--linux) linux=1; shift ;;
 	--linux-marker) linux_marker=$2; shift 2 ;;
 	--linux-runs) linux_runs=$2; shift 2 ;;
-	-h | --help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "boot.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
 	esac
 done
