@@ -17,6 +17,8 @@
 # Env:   PODVISOR_BUILD   build directory (default: <source>/build)
 #        DEMO_BOOT_SECS   PVM host: seconds of boot to show (default 20)
 #        DEMO_SKIP_SETUP=1  do not run scripts/setup.sh
+#        PODVISOR_GUEST_KERNEL  a bzImage to use instead of building the
+#                         guest kernel (vmlinux next to it is used on PVM)
 set -euo pipefail
 
 SRC=$(cd "$(dirname "$0")/.." && pwd)
@@ -114,10 +116,16 @@ if [ "${DEMO_SKIP_SETUP:-0}" != 1 ]; then
 fi
 say "building podvisor in $BUILD"
 [ -f "$BUILD/build.ninja" ] || meson setup "$BUILD" "$SRC"
-ninja -C "$BUILD" -j"$(nproc)" | tail -n 1
+if ! out=$(ninja -C "$BUILD" -j"$(nproc)" 2>&1); then
+	echo "$out" | tail -n 40
+	die "the build failed (ninja -C $BUILD)"
+fi
+echo "$out" | tail -n 1
 
-say "guest kernel (scripts/build-guest-kernel.sh; cached after the first build)"
-bzimage=$("$SRC/scripts/build-guest-kernel.sh")
+say "guest kernel (scripts/build-guest-kernel.sh: the first build takes tens of minutes on 2 cores, then it is cached)"
+bzimage=${PODVISOR_GUEST_KERNEL:-}
+[ -n "$bzimage" ] || bzimage=$("$SRC/scripts/build-guest-kernel.sh")
+[ -f "$bzimage" ] || die "guest kernel $bzimage not found"
 echo "$bzimage"
 
 [ -e /dev/kvm ] || die "/dev/kvm is missing: this host has no KVM"

@@ -9,7 +9,8 @@
 #
 # Skips (77) without root, /dev/kvm, hardware virtualization (PVM hosts
 # cannot run guest userspace), the cached guest kernel or the built tools.
-# Env: E2E_BOOT_SECS  time allowed for the guest to reach its agent (120)
+# Env: PODVISOR_GUEST_KERNEL  bzImage to boot instead of the cached build
+#      E2E_BOOT_SECS  time allowed for the guest to reach its agent (120)
 #      E2E_FORCE_PVM=1  run on a PVM host anyway (it will fail: for
 #                       debugging the test itself)
 set -u
@@ -39,8 +40,12 @@ done
 [ -x "$AGENT" ] || skip "needs podvisor-agent ($AGENT not built)"
 file -L "$AGENT" | grep -q 'statically linked' ||
 	skip "needs a static podvisor-agent for the initramfs (sanitizer builds link it dynamically)"
-KERNEL=$("$SRC/scripts/build-guest-kernel.sh" --cached-only 2>/dev/null) ||
-	skip "needs the guest kernel, not built yet: run scripts/build-guest-kernel.sh first"
+KERNEL=${PODVISOR_GUEST_KERNEL:-}
+if [ -z "$KERNEL" ]; then
+	KERNEL=$("$SRC/scripts/build-guest-kernel.sh" --cached-only 2>/dev/null) ||
+		skip "needs the guest kernel, not built yet: run scripts/build-guest-kernel.sh first"
+fi
+[ -f "$KERNEL" ] || skip "guest kernel $KERNEL missing"
 
 T=$(mktemp -d /tmp/pv-e2e.XXXXXX)
 SOCK=$T/api.sock
