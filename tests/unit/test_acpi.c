@@ -267,13 +267,15 @@ static int run_iasl(void)
 
 int main(int argc, char **argv)
 {
-	Suite *s = suite_create("acpi");
-	TCase *tc = tcase_create("acpi");
+	Suite *s;
+	TCase *tc;
 	SRunner *sr;
 	int failed;
 
 	if (argc > 1 && !strcmp(argv[1], "iasl"))
 		return run_iasl();
+	s = suite_create("acpi");
+	tc = tcase_create("acpi");
 	tcase_add_test(tc, test_fadt);
 	tcase_add_test(tc, test_madt);
 	tcase_add_test(tc, test_dsdt_aml);
