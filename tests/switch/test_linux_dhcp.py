@@ -40,7 +40,12 @@ def find_kernel():
     r = subprocess.run([script, "--cached-only"], capture_output=True,
                        text=True)
     path = r.stdout.strip()
-    return path if r.returncode == 0 and os.path.exists(path) else None
+    if r.returncode != 0 or not os.path.exists(path):
+        return None
+    # The ELF vmlinux beside the bzImage: on PVM hosts every instruction of
+    # the bzImage decompressor would be emulated before the kernel starts.
+    elf = os.path.join(os.path.dirname(path), "vmlinux")
+    return elf if os.path.exists(elf) else path
 
 
 def main():
