@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * /v1/vms/{id}/containers...: container routes of podvisord, served by the
- * pod's podvisor-agent (src/podvisord/containers.c, agent engineer).
+ * pod's podvisor-agent (src/podvisord/containers.c).
  */
 #ifndef PODVISORD_CONTAINERS_H
 #define PODVISORD_CONTAINERS_H

@@ -354,7 +354,7 @@ static void h_metrics(struct api_request *req, void *ctx)
 }
 
 /* Container routes: the pod's podvisor-agent does the work
- * (containers.c, agent engineer); builds without libarchive/libcrypto
+ * (containers.c); builds without libarchive/libcrypto
  * say so instead of pretending. */
 static void h_containers(struct api_request *req, void *ctx)
 {
