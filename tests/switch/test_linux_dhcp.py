@@ -9,7 +9,7 @@ line), while the switch learns that MAC on the VM's port.
 On PVM hosts the kernel is emulated and reaches its network autoconfig
 after a minute or two (../shared/guest/NOTES.md). Exit 77 when /dev/kvm,
 the VMM, the guest kernel (scripts/build-guest-kernel.sh), testpmd or the
-switch is missing. Env: PODVISOR_GUEST_KERNEL, LINUX_BOOT_SECS (360).
+switch is missing. Env: PODVISOR_GUEST_KERNEL, LINUX_BOOT_SECS (540).
 """
 
 import json
@@ -26,7 +26,7 @@ from swlib import Proc, Switch, TestPmd, check_prereqs, skip, tempdir  # noqa
 VM_MAC = "02:00:00:00:04:01"
 PEER_MAC = "02:00:00:00:04:02"
 CORES = ("--lcores", "0@1,1@0")
-LIMIT = int(os.environ.get("LINUX_BOOT_SECS", "360"))
+LIMIT = int(os.environ.get("LINUX_BOOT_SECS", "540"))
 
 
 def find_kernel():
