@@ -56,13 +56,6 @@ def main():
         skip("needs /dev/kvm (missing on this host)")
     if not os.access(vmm, os.X_OK):
         skip(f"needs podvisor-vmm ({vmm} not built)")
-    if os.path.exists("/sys/module/kvm_pvm") and (os.cpu_count() or 1) < 4:
-        # Measured: with the switch's and testpmd's poll loops on both of
-        # 2 CPUs the emulated kernel took over 6 minutes to reach its 8250
-        # probe, well before IP autoconfig.
-        skip(f"needs 4 CPUs on a PVM host ({os.cpu_count()} here): the "
-             "switch and testpmd busy-poll two cores and starve the "
-             "emulated guest kernel")
     kernel = find_kernel()
     if not kernel:
         skip("guest kernel not built yet; run scripts/build-guest-kernel.sh "
