@@ -70,12 +70,14 @@ def wait_link(p, up, timeout=30):
 
 def traffic(sw, guest, pmd, label, count=1000):
     sw_before = sw.ports()
-    pmd.cmd("clear port stats all")
-    pmd.sync()
+    # Deltas, not a stats reset: a "clear port stats" racing with the
+    # previous phase's counters once left testpmd's count cumulative.
+    rx0, _ = pmd.stats()
     st0 = ask(guest, "stats")
     st1 = ask(guest, f"send {count} {PEER_MAC}")
     time.sleep(0.5)
     rx, _ = pmd.stats()
+    rx -= rx0
     sent = st1["sent"] - st0["sent"]
     sw_after = sw.ports()
     sw_rx = sw_after["guest"]["rx_packets"] - \
@@ -92,10 +94,12 @@ def traffic(sw, guest, pmd, label, count=1000):
           f"{label}: testpmd rx {rx} = switch tx {peer_tx}; + ring full "
           f"{full} == {count}")
 
+    _, tx0 = pmd.stats()
     st0 = ask(guest, "stats")
     pmd.send(GUEST_MAC, 0.5)
     time.sleep(0.5)
     _, tx = pmd.stats()
+    tx -= tx0
     st1 = ask(guest, "stats")
     got = st1["from_peer"] - st0["from_peer"]
     lost = sw.ports()["guest"]["drops"]["tx_full"] - \
