@@ -42,8 +42,7 @@ static unsigned int count_console(const struct vm_config *cfg)
 	return cfg->console_socket != NULL;
 }
 
-static int create_console(struct vm *vm, unsigned int index,
-			  unsigned int slot)
+static int create_console(struct vm *vm, unsigned int index, unsigned int slot)
 {
 	return virtio_console_create(vm, slot);
 }
@@ -66,13 +65,13 @@ static unsigned int count_nets(const struct vm_config *cfg)
 /* One row per device type, in slot order (devices.h). virtio-net rows
  * belong to the vhost-user work and go last. */
 static const struct device_type device_types[] = {
-	/* clang-format off */
+    /* clang-format off */
 	{"virtio-blk", VIRTIO_SLOT_DISK0, count_disks, virtio_blk_create},
 	{"virtio-console", VIRTIO_SLOT_CONSOLE, count_console, create_console},
 	{"virtio-rng", VIRTIO_SLOT_RNG, count_rng, create_rng},
 	{"virtio-vsock", VIRTIO_SLOT_VSOCK, count_vsock, create_vsock},
 	{"virtio-net", VIRTIO_SLOT_NET0, count_nets, virtio_net_create},
-	/* clang-format on */
+    /* clang-format on */
 };
 
 int devices_create(struct vm *vm)

@@ -13,7 +13,8 @@
 #include "podvisor/util.h"
 
 #define CFG_ADDR_ENABLE 0x80000000u
-#define PCI_PHYS_LIMIT  (1ULL << 46) /* keep BARs below any host's MAXPHYADDR  \
+#define PCI_PHYS_LIMIT                                                         \
+	(1ULL << 46)                 /* keep BARs below any host's MAXPHYADDR  \
 	                              */
 #define PCI_HOLE_START 0xFEC00000ULL /* IOAPIC, HPET, LAPIC up to 4 GiB */
 #define PCI_HOLE_END   0x100000000ULL

@@ -16,10 +16,10 @@ static bool log_journal;
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static const char *const level_names[] = {
-	[PV_LOG_ERR] = "error",
-	[PV_LOG_WARN] = "warn",
-	[PV_LOG_INFO] = "info",
-	[PV_LOG_DEBUG] = "debug",
+    [PV_LOG_ERR] = "error",
+    [PV_LOG_WARN] = "warn",
+    [PV_LOG_INFO] = "info",
+    [PV_LOG_DEBUG] = "debug",
 };
 
 void pv_log_init(const char *prog, enum pv_log_level max)
@@ -61,7 +61,7 @@ void pv_logv(enum pv_log_level level, const char *fmt, va_list ap)
 	if (log_journal)
 		fprintf(stderr, "<%d>", (int)level);
 	fprintf(stderr, "%s: %s: %s%s%s\n", log_prog, level_names[level],
-		log_ident, log_ident[0] ? ": " : "", msg);
+	        log_ident, log_ident[0] ? ": " : "", msg);
 	pthread_mutex_unlock(&log_lock);
 }
 

@@ -83,8 +83,9 @@ int pv_parse_size(const char *s, uint64_t *out)
 	default:
 		return -EINVAL;
 	}
-	if (*end && end[1] && !(toupper((unsigned char)end[1]) == 'I' &&
-				(end[2] == 'B' || end[2] == 'b') && !end[3]) &&
+	if (*end && end[1] &&
+	    !(toupper((unsigned char)end[1]) == 'I' &&
+	      (end[2] == 'B' || end[2] == 'b') && !end[3]) &&
 	    !((end[1] == 'B' || end[1] == 'b') && !end[2]))
 		return -EINVAL;
 	if (v > UINT64_MAX / mult)

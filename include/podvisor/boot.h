@@ -19,7 +19,7 @@ struct kvm_cpuid2;
 
 enum boot_entry {
 	BOOT_ENTRY_LINUX64, /* long mode, RSI = zero page */
-	BOOT_ENTRY_PVH,	    /* 32-bit protected mode, EBX = start info */
+	BOOT_ENTRY_PVH,     /* 32-bit protected mode, EBX = start info */
 };
 
 enum boot_kernel_kind {
@@ -30,13 +30,13 @@ enum boot_kernel_kind {
 struct boot_info {
 	enum boot_kernel_kind kind;
 	enum boot_entry entry_mode;
-	uint64_t entry;	      /* guest-physical entry point */
-	uint64_t zero_page;   /* boot_params, LINUX64 */
-	uint64_t start_info;  /* hvm_start_info, PVH */
+	uint64_t entry;      /* guest-physical entry point */
+	uint64_t zero_page;  /* boot_params, LINUX64 */
+	uint64_t start_info; /* hvm_start_info, PVH */
 	uint64_t kernel_start, kernel_end;
 	uint64_t initrd_start, initrd_size;
 	uint64_t cmdline_addr;
-	uint64_t pml4;	      /* identity page tables, LINUX64 */
+	uint64_t pml4; /* identity page tables, LINUX64 */
 	uint64_t gdt;
 };
 
@@ -72,7 +72,7 @@ int boot_setup_bsp(struct vm *vm, int vcpu_fd, const struct boot_info *bi);
  * with pvm_profile masks the features the PVM emulator cannot run.
  */
 int cpuid_setup_vcpu(struct vm *vm, int vcpu_fd, unsigned int index,
-		     bool pvm_profile);
+                     bool pvm_profile);
 
 /* Kernel arguments the PVM compatibility profile appends (NOTES.md). */
 const char *boot_pvm_cmdline(void);

@@ -17,8 +17,8 @@
 #include <stdint.h>
 
 #define GMEM_MAX_REGIONS 2
-#define GMEM_GAP_START	 0xC0000000ULL /* 3 GiB: PCI MMIO, IOAPIC, LAPIC */
-#define GMEM_GAP_END	 0x100000000ULL
+#define GMEM_GAP_START   0xC0000000ULL /* 3 GiB: PCI MMIO, IOAPIC, LAPIC */
+#define GMEM_GAP_END     0x100000000ULL
 
 struct gmem_region {
 	uint64_t gpa;
@@ -31,14 +31,14 @@ struct guest_mem {
 	struct gmem_region regions[GMEM_MAX_REGIONS];
 	unsigned int nr_regions;
 	uint64_t ram_size; /* total bytes of RAM */
-	int fd;		   /* the memfd backing every region */
+	int fd;            /* the memfd backing every region */
 	bool hugepages;
-	uint8_t *base;	   /* single mapping of the whole file */
+	uint8_t *base; /* single mapping of the whole file */
 };
 
 struct gmem_opts {
 	uint64_t ram_size; /* bytes, multiple of 2 MiB when hugepages */
-	bool hugepages;	   /* back with 2 MiB pages (MFD_HUGETLB) */
+	bool hugepages;    /* back with 2 MiB pages (MFD_HUGETLB) */
 	const char *name;  /* memfd name, for /proc/<pid>/maps */
 };
 
@@ -53,8 +53,9 @@ int gmem_create(struct guest_mem *gm, const struct gmem_opts *opts);
 void gmem_destroy(struct guest_mem *gm);
 
 void *gmem_ptr_at(const struct guest_mem *gm, uint64_t gpa, uint64_t len,
-		  const char *file, int line);
-#define gmem_ptr(gm, gpa, len) gmem_ptr_at((gm), (gpa), (len), __FILE__, __LINE__)
+                  const char *file, int line);
+#define gmem_ptr(gm, gpa, len)                                                 \
+	gmem_ptr_at((gm), (gpa), (len), __FILE__, __LINE__)
 
 /* True when [gpa, gpa + len) is RAM. */
 bool gmem_contains(const struct guest_mem *gm, uint64_t gpa, uint64_t len);

@@ -21,7 +21,7 @@ struct io_ops {
 	void (*read)(void *opaque, uint64_t off, void *data, uint32_t len);
 	/* Unset: writes are ignored. */
 	void (*write)(void *opaque, uint64_t off, const void *data,
-		      uint32_t len);
+	              uint32_t len);
 };
 
 struct io_range {
@@ -32,7 +32,7 @@ struct io_range {
 };
 
 struct io_bus {
-	const char *name; /* "pio" or "mmio", for logs */
+	const char *name;        /* "pio" or "mmio", for logs */
 	struct io_range *ranges; /* sorted by base, never overlapping */
 	size_t nr, cap;
 	pthread_rwlock_t lock;
@@ -43,20 +43,20 @@ void io_bus_fini(struct io_bus *bus);
 
 /* Returns 0, -EEXIST if the range overlaps another, -EINVAL if len is 0. */
 int io_bus_add(struct io_bus *bus, uint64_t base, uint64_t len,
-	       const struct io_ops *ops, void *opaque);
+               const struct io_ops *ops, void *opaque);
 
 /* Removes the range that starts at base and belongs to opaque. */
 int io_bus_remove(struct io_bus *bus, uint64_t base, void *opaque);
 
 /* Moves a range (PCI BAR write); same errors as io_bus_add. */
 int io_bus_move(struct io_bus *bus, uint64_t old_base, uint64_t new_base,
-		void *opaque);
+                void *opaque);
 
 /*
  * Dispatches one access. Returns 0 when a range claimed it, -ENOENT when no
  * range covers [addr, addr + len) (reads then return all ones).
  */
 int io_bus_access(struct io_bus *bus, uint64_t addr, void *data, uint32_t len,
-		  bool is_write);
+                  bool is_write);
 
 #endif

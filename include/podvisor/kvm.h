@@ -16,16 +16,16 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define KVM_IOAPIC_PINS	   24
+#define KVM_IOAPIC_PINS    24
 #define KVM_MAX_GSI_ROUTES 1024
 
 struct kvm_irq_routing_entry;
 
 struct kvm_vm {
-	int sys_fd;	 /* /dev/kvm */
+	int sys_fd; /* /dev/kvm */
 	int vm_fd;
 	int vcpu_mmap_size;
-	bool pvm;	 /* /dev/kvm is the kvm_pvm module */
+	bool pvm; /* /dev/kvm is the kvm_pvm module */
 	pthread_mutex_t routes_lock;
 	struct kvm_irq_routing_entry *routes; /* KVM_MAX_GSI_ROUTES slots */
 	uint32_t nr_routes;
@@ -33,8 +33,8 @@ struct kvm_vm {
 };
 
 int kvm_ioctl_at(int fd, unsigned long req, void *arg, const char *name,
-		 const char *file, int line);
-#define kvm_ioctl(fd, req, arg) \
+                 const char *file, int line);
+#define kvm_ioctl(fd, req, arg)                                                \
 	kvm_ioctl_at((fd), (req), (void *)(arg), #req, __FILE__, __LINE__)
 /* Returns the ioctl result or -errno without logging. */
 int kvm_ioctl_raw(int fd, unsigned long req, void *arg);
@@ -53,7 +53,7 @@ void kvm_vm_destroy(struct kvm_vm *vm);
 
 /* Maps [gpa, gpa + size) of the guest to hva as memory slot slot. */
 int kvm_vm_set_memory(struct kvm_vm *vm, uint32_t slot, uint64_t gpa,
-		      uint64_t size, void *hva);
+                      uint64_t size, void *hva);
 
 /* Asserts (level 1) or deasserts (0) an IOAPIC/PIC input. */
 int kvm_vm_irq_line(struct kvm_vm *vm, uint32_t irq, int level);
@@ -61,7 +61,7 @@ int kvm_vm_irq_line(struct kvm_vm *vm, uint32_t irq, int level);
 /* Adds an MSI route; returns its GSI (>= KVM_IOAPIC_PINS) or -errno. */
 int kvm_vm_msi_route_add(struct kvm_vm *vm, uint64_t addr, uint32_t data);
 int kvm_vm_msi_route_update(struct kvm_vm *vm, uint32_t gsi, uint64_t addr,
-			    uint32_t data);
+                            uint32_t data);
 int kvm_vm_msi_route_del(struct kvm_vm *vm, uint32_t gsi);
 
 /* Injects one MSI directly (KVM_SIGNAL_MSI). */
@@ -75,6 +75,6 @@ int kvm_vm_irqfd(struct kvm_vm *vm, int efd, uint32_t gsi, bool assign);
  * port bus when pio, else MMIO. The write then never exits to userspace.
  */
 int kvm_vm_ioeventfd(struct kvm_vm *vm, uint64_t addr, uint32_t len, bool pio,
-		     int efd, bool assign);
+                     int efd, bool assign);
 
 #endif

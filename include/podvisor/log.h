@@ -31,13 +31,13 @@ void pv_log_set_ident(const char *ident);
 int pv_log_level_parse(const char *s);
 
 void pv_log(enum pv_log_level level, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 void pv_logv(enum pv_log_level level, const char *fmt, va_list ap)
-	__attribute__((format(printf, 2, 0)));
+    __attribute__((format(printf, 2, 0)));
 
 /* Logs "<message>: <strerror(err)>" and returns -err (err > 0 or < 0). */
 int pv_log_errno(enum pv_log_level level, int err, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 #define log_err(...)   pv_log(PV_LOG_ERR, __VA_ARGS__)
 #define log_warn(...)  pv_log(PV_LOG_WARN, __VA_ARGS__)
@@ -45,7 +45,7 @@ int pv_log_errno(enum pv_log_level level, int err, const char *fmt, ...)
 #define log_debug(...) pv_log(PV_LOG_DEBUG, __VA_ARGS__)
 
 /* "return log_err_errno(r, "open %s", path);" returns -|r|. */
-#define log_err_errno(err, ...)	 pv_log_errno(PV_LOG_ERR, (err), __VA_ARGS__)
+#define log_err_errno(err, ...)  pv_log_errno(PV_LOG_ERR, (err), __VA_ARGS__)
 #define log_warn_errno(err, ...) pv_log_errno(PV_LOG_WARN, (err), __VA_ARGS__)
 
 #endif

@@ -8,10 +8,10 @@
 #include <stdlib.h>
 #include <sys/types.h>
 
-#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
-#define MIN(a, b)     ((a) < (b) ? (a) : (b))
-#define MAX(a, b)     ((a) > (b) ? (a) : (b))
-#define ALIGN_UP(x, a)	 (((x) + ((a)-1)) & ~((__typeof__(x))(a)-1))
+#define ARRAY_SIZE(a)    (sizeof(a) / sizeof((a)[0]))
+#define MIN(a, b)        ((a) < (b) ? (a) : (b))
+#define MAX(a, b)        ((a) > (b) ? (a) : (b))
+#define ALIGN_UP(x, a)   (((x) + ((a)-1)) & ~((__typeof__(x))(a)-1))
 #define ALIGN_DOWN(x, a) ((x) & ~((__typeof__(x))(a)-1))
 #define IS_ALIGNED(x, a) (((x) & ((__typeof__(x))(a)-1)) == 0)
 
@@ -28,7 +28,7 @@ static inline void pv_freep(void *p)
 
 void pv_closep(int *fd);
 
-#define _cleanup_free_	__attribute__((cleanup(pv_freep)))
+#define _cleanup_free_  __attribute__((cleanup(pv_freep)))
 #define _cleanup_close_ __attribute__((cleanup(pv_closep)))
 
 /* Returns the fd and leaves -1 behind, to hand an fd out of a cleanup scope. */

@@ -39,12 +39,12 @@ enum vm_state {
 /* Why the VM stopped; decides the process exit status. */
 enum vm_exit_reason {
 	VM_EXIT_NONE,
-	VM_EXIT_POWEROFF,    /* guest powered off: exit 0 */
-	VM_EXIT_REBOOT,	     /* guest asked for a reset */
-	VM_EXIT_STOP,	     /* stopped through the control socket */
+	VM_EXIT_POWEROFF, /* guest powered off: exit 0 */
+	VM_EXIT_REBOOT,   /* guest asked for a reset */
+	VM_EXIT_STOP,     /* stopped through the control socket */
 	VM_EXIT_TRIPLE_FAULT,
-	VM_EXIT_INTERNAL,    /* KVM internal or emulation error */
-	VM_EXIT_ERROR,	     /* VMM error */
+	VM_EXIT_INTERNAL, /* KVM internal or emulation error */
+	VM_EXIT_ERROR,    /* VMM error */
 };
 
 struct vm {
@@ -67,13 +67,13 @@ struct vm {
 	uint64_t start_ns;
 
 	/* Added by runtime: */
-	bool pvm_profile;	   /* PVM compatibility profile applied */
-	bool stopping;		   /* vm_request_stop() was called */
-	unsigned int nr_parked;	   /* vCPUs parked by vm_pause() */
-	unsigned int nr_started;   /* vCPU threads running */
-	struct event *stop_ev;	   /* breaks the I/O loop */
-	uint64_t boot_ns;	   /* when the vCPUs started */
-	struct legacy *legacy;	   /* devices/legacy.c state */
+	bool pvm_profile;           /* PVM compatibility profile applied */
+	bool stopping;              /* vm_request_stop() was called */
+	unsigned int nr_parked;     /* vCPUs parked by vm_pause() */
+	unsigned int nr_started;    /* vCPU threads running */
+	struct event *stop_ev;      /* breaks the I/O loop */
+	uint64_t boot_ns;           /* when the vCPUs started */
+	struct legacy *legacy;      /* devices/legacy.c state */
 	unsigned int stop_drain_ms; /* keep serving this long after stop */
 };
 
@@ -82,7 +82,7 @@ struct vm {
  * KVM_RUN and the I/O loop breaks. Safe from any thread, including vCPUs.
  */
 void vm_request_stop(struct vm *vm, enum vm_exit_reason why,
-		     const char *detail);
+                     const char *detail);
 
 /*
  * Creates the KVM VM, guest RAM (not touched, so NUMA policy can still be

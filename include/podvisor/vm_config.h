@@ -14,20 +14,20 @@
 #define VM_MAX_NETS  4
 
 struct vm_disk_config {
-	char *path;	/* raw image file */
+	char *path; /* raw image file */
 	bool readonly;
-	char *serial;	/* GET_ID answer, up to 20 bytes; default "podvisor<N>" */
+	char *serial; /* GET_ID answer, up to 20 bytes; default "podvisor<N>" */
 };
 
 struct vm_vsock_config {
 	bool enabled;
 	uint64_t guest_cid; /* >= 3 */
-	char *uds_path;	    /* hybrid vsock socket: CONNECT <port> */
+	char *uds_path;     /* hybrid vsock socket: CONNECT <port> */
 };
 
 struct vm_net_config {
 	char *vhost_user_socket; /* VMM listens, the switch connects */
-	char *tap;		 /* tap interface name (alternative) */
+	char *tap;               /* tap interface name (alternative) */
 	uint8_t mac[6];
 	uint16_t mtu;
 };
@@ -40,15 +40,15 @@ enum vm_pvm_profile {
 
 struct vm_config {
 	char *name;
-	char *kernel;	/* bzImage or ELF vmlinux (PVH note when present) */
-	char *initrd;	/* optional */
-	char *cmdline;	/* optional; the PVM profile appends to it */
+	char *kernel;  /* bzImage or ELF vmlinux (PVH note when present) */
+	char *initrd;  /* optional */
+	char *cmdline; /* optional; the PVM profile appends to it */
 	unsigned int vcpus;
 	uint64_t memory_mib;
 	bool hugepages;
-	char *console_log; /* serial console to this file; NULL: stdout */
-	char *api_socket;  /* control socket; NULL: none */
-	bool rng;	   /* virtio-rng */
+	char *console_log;    /* serial console to this file; NULL: stdout */
+	char *api_socket;     /* control socket; NULL: none */
+	bool rng;             /* virtio-rng */
 	char *console_socket; /* virtio-console host side (UNIX socket) */
 	struct vm_disk_config disks[VM_MAX_DISKS];
 	unsigned int nr_disks;
@@ -60,8 +60,8 @@ struct vm_config {
 	 * vcpu_cpus[i] (-1: not pinned); VMM threads on housekeeping_cpus. */
 	int vcpu_cpus[VM_MAX_VCPUS];
 	char *housekeeping_cpus; /* cpulist, e.g. "0-1"; NULL: not pinned */
-	int numa_node;		 /* bind guest RAM there; -1: no binding */
-	bool numa_preferred;	 /* MPOL_PREFERRED instead of MPOL_BIND */
+	int numa_node;           /* bind guest RAM there; -1: no binding */
+	bool numa_preferred;     /* MPOL_PREFERRED instead of MPOL_BIND */
 };
 
 #endif

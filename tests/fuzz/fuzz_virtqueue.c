@@ -29,7 +29,7 @@ static struct virtq_elem elem;
 
 /* The one checked translation, as vmm/guest_mem.c does it for one region. */
 void *gmem_ptr_at(const struct guest_mem *gm, uint64_t gpa, uint64_t len,
-		  const char *file, int line)
+                  const char *file, int line)
 {
 	const struct gmem_region *r = &gm->regions[0];
 
