@@ -42,11 +42,18 @@ def snapshot(sw, pmds):
     return sw.ports(), {n: p.stats() for n, p in pmds.items()}
 
 
-def clear(pmds):
-    for p in pmds.values():
-        p.cmd("clear port stats all")
-    for p in pmds.values():
-        p.sync()
+BCAST = "ff:ff:ff:ff:ff:ff"
+
+
+def measure(sw, pmds, send):
+    """Runs send() between two snapshots. testpmd counts are deltas: a
+    "clear port stats" on a virtio-user port that reconnected once left
+    its packet count in place."""
+    s0, t0 = snapshot(sw, pmds)
+    send()
+    s1, t1 = snapshot(sw, pmds)
+    t = {n: (t1[n][0] - t0[n][0], t1[n][1] - t0[n][1]) for n in t1}
+    return s0, s1, t
 
 
 def delta(before, after, port, key):
@@ -94,10 +101,8 @@ def test_control_errors(sw, pmds):
 
 def test_flood_and_isolation(sw, pmds):
     # b sends to a's MAC, which nobody has sent from yet: unknown unicast.
-    clear(pmds)
-    s0, _ = snapshot(sw, pmds)
-    pmds["b"].send(MAC["a"], SEND_S)
-    s1, t1 = snapshot(sw, pmds)
+    s0, s1, t1 = measure(sw, pmds,
+                         lambda: pmds["b"].send(MAC["a"], SEND_S))
     sent = t1["b"][1]
     check(sent > 0, f"generator b sent frames ({sent})")
     check(delta(s0, s1, "b", "rx_packets") == sent,
@@ -121,10 +126,8 @@ def test_flood_and_isolation(sw, pmds):
 
 
 def test_learning(sw, pmds):
-    clear(pmds)
-    s0, _ = snapshot(sw, pmds)
-    pmds["a"].send(MAC["b"], SEND_S)
-    s1, t1 = snapshot(sw, pmds)
+    s0, s1, t1 = measure(sw, pmds,
+                         lambda: pmds["a"].send(MAC["b"], SEND_S))
     sent = t1["a"][1]
     got = t1["b"][0]
     check(sent > 0 and got > 0, f"reply a -> b delivered ({got}/{sent})")
@@ -160,10 +163,8 @@ def test_hot_remove_and_deny(sw, pmds):
     p.sync()
     time.sleep(0.5)
 
-    clear(pmds)
-    s0, _ = snapshot(sw, pmds)
-    pmds["b"].send("ff:ff:ff:ff:ff:ff", SEND_S)
-    s1, t1 = snapshot(sw, pmds)
+    s0, s1, t1 = measure(sw, pmds,
+                         lambda: pmds["b"].send(BCAST, SEND_S))
     sent = t1["b"][1]
     denied = s1["c"]["drops"]["policy_in"] - s0["c"]["drops"]["policy_in"]
     check(t1["c"][0] == 0, f"deny rule: c received nothing ({t1['c'][0]})")
@@ -178,10 +179,8 @@ def test_hot_remove_and_deny(sw, pmds):
     check(r["error"]["field"] == "rules[0].dst_port",
           "port_rules refuses a malformed rule naming the field")
     sw.ok({"op": "port_rules", "name": "c", "rules": []})
-    clear(pmds)
-    s0, _ = snapshot(sw, pmds)
-    pmds["b"].send("ff:ff:ff:ff:ff:ff", SEND_S)
-    s1, t1 = snapshot(sw, pmds)
+    s0, s1, t1 = measure(sw, pmds,
+                         lambda: pmds["b"].send(BCAST, SEND_S))
     denied = s1["c"]["drops"]["policy_in"] - s0["c"]["drops"]["policy_in"]
     check(t1["c"][0] > 0 and denied == 0,
           f"after port_rules [] c receives again ({t1['c'][0]}, "
@@ -211,12 +210,12 @@ def test_restart(binary, tmp, sw, pmds):
             pmds[n].cmd("stop")
             pmds[n].cmd("start")
             pmds[n].sync()
-        clear(pmds)
-        pmds["b"].send(MAC["a"], SEND_S)
-        s1, t1 = snapshot(sw2, pmds)
-        check(t1["a"][0] > 0 and s1["b"]["rx_packets"] == t1["b"][1],
+        s0, s1, t1 = measure(sw2, pmds,
+                             lambda: pmds["b"].send(MAC["a"], SEND_S))
+        rx = delta(s0, s1, "b", "rx_packets")
+        check(t1["a"][0] > 0 and rx == t1["b"][1],
               f"traffic resumed after restart (a got {t1['a'][0]}, "
-              f"b sent {t1['b'][1]}, switch rx {s1['b']['rx_packets']})")
+              f"b sent {t1['b'][1]}, switch rx {rx})")
         learned = sw2.ok({"op": "mac_table"})["entries"]
         time.sleep(2 * AGE_S + 2)  # idle entries go within 2 * AGE_S
         aged = sw2.ok({"op": "mac_table"})["entries"]
