@@ -160,6 +160,7 @@ static void status_write(struct virtio_dev *vdev, uint8_t v)
 	vdev->status = v | (old & VIRTIO_STATUS_NEEDS_RESET);
 	if ((v & VIRTIO_STATUS_DRIVER_OK) && !(old & VIRTIO_STATUS_DRIVER_OK)) {
 		vdev->driven = true;
+		vdev->vm->virtio_driven = true;
 		log_debug("%s: driver ready, features 0x%llx", vdev->name,
 		          (unsigned long long)vdev->guest_features);
 		r = vdev->ops->activate ? vdev->ops->activate(vdev) : 0;
@@ -656,9 +657,25 @@ static const char *driver_option(uint16_t id)
 	}
 }
 
+/* Whether the guest reached its virtio driver probes: some virtio device
+ * was driven, or the guest ended its own life (poweroff, reboot). A guest
+ * stopped from outside before that (a slow PVM guest, say) tells nothing
+ * about its kernel's drivers. */
+static bool guest_reached_probes(struct vm *vm)
+{
+	enum vm_exit_reason why;
+
+	if (vm->virtio_driven)
+		return true;
+	pthread_mutex_lock(&vm->lock);
+	why = vm->exit_reason;
+	pthread_mutex_unlock(&vm->lock);
+	return why == VM_EXIT_POWEROFF || why == VM_EXIT_REBOOT;
+}
+
 void virtio_dev_destroy(struct virtio_dev *vdev)
 {
-	if (vdev->added && !vdev->driven)
+	if (vdev->added && !vdev->driven && guest_reached_probes(vdev->vm))
 		log_info("%s: the guest never started a driver for it; does "
 		         "its kernel have CONFIG_VIRTIO_PCI and %s?",
 		         vdev->name, driver_option(vdev->ops->device_id));

@@ -75,6 +75,7 @@ struct vm {
 	uint64_t boot_ns;           /* when the vCPUs started */
 	struct legacy *legacy;      /* devices/legacy.c state */
 	unsigned int stop_drain_ms; /* keep serving this long after stop */
+	bool virtio_driven;         /* some virtio device reached DRIVER_OK */
 };
 
 /*

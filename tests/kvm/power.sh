@@ -16,12 +16,16 @@ esac
 if [ "$1" = sigterm ]; then
 	# A running guest and a halted one (interrupts off): SIGTERM must
 	# bring the VMM down promptly either way, as a requested stop.
+	# The undriven virtio-rng says nothing about the guest's kernel
+	# here: the guest was stopped from outside before any driver probe.
 	for g in "ticks secs=60" halt; do
-		start_vmm --memory 128 --cmdline "test=$g"
+		start_vmm --memory 128 --rng --cmdline "test=$g"
 		wait_serial '^\(TICK 2\|READY halt\)$' 20 || err "guest $g never got going"
 		kill -TERM "$VMM_PID"
 		wait_vmm 5
 		expect_rc 0 "SIGTERM is a requested stop (guest $g)"
+		! grep -q "never started a driver" "$VMMLOG" ||
+			err "driver hint after an outside stop: $(grep 'never started' "$VMMLOG")"
 	done
 	echo "podvisor-vmm's last log line: $(tail -n 1 "$VMMLOG")"
 	finish
@@ -36,6 +40,12 @@ fi
 if [ "$1" = poweroff ]; then
 	expect_pass poweroff_reached
 	expect_clean
+	# A guest that powers off by itself had its chance to drive a device:
+	# the VMM names the kernel options it may lack.
+	run_vmm 60 --memory 128 --rng --cmdline "test=poweroff"
+	expect_rc 0 "guest with an undriven virtio-rng powered off"
+	grep -q "never started a driver.*CONFIG_HW_RANDOM_VIRTIO" "$VMMLOG" ||
+		err "no driver hint for the undriven virtio-rng: $(cat "$VMMLOG")"
 elif grep -qa '^FAIL ' "$SERIAL"; then
 	err "guest reported: $(grep -a '^FAIL ' "$SERIAL")"
 fi
