@@ -9,6 +9,7 @@ packages=(
 	libclang-rt-14-dev clang-format
 	# libraries
 	libevent-dev libjson-c-dev check libhwloc-dev hwloc libnuma-dev
+	libseccomp-dev
 	libprotobuf-c-dev protobuf-c-compiler
 	libdpdk-dev dpdk dpdk-dev
 	# guest kernel and initramfs

@@ -366,27 +366,27 @@ int cfg_parse_pvm(const char *s, enum vm_pvm_profile *out)
 	return 0;
 }
 
+int cfg_parse_seccomp(const char *s, enum vm_seccomp *out)
+{
+	if (!strcmp(s, "kill"))
+		*out = VM_SECCOMP_KILL;
+	else if (!strcmp(s, "log"))
+		*out = VM_SECCOMP_LOG;
+	else if (!strcmp(s, "off"))
+		*out = VM_SECCOMP_OFF;
+	else
+		return -EINVAL;
+	return 0;
+}
+
 static const char *const cfg_top_keys[] = {
-    "name",
-    "kernel",
-    "initrd",
-    "cmdline",
-    "vcpus",
-    "memory_mib",
-    "hugepages",
-    "console_log",
-    "api_socket",
-    "rng",
-    "console_socket",
-    "disks",
-    "nets",
-    "vsock",
-    "pvm_profile",
-    "vcpu_cpus",
-    "housekeeping_cpus",
-    "numa_node",
-    "numa_preferred",
-    NULL,
+    "name",      "kernel",         "initrd",
+    "cmdline",   "vcpus",          "memory_mib",
+    "hugepages", "console_log",    "api_socket",
+    "rng",       "console_socket", "disks",
+    "nets",      "vsock",          "pvm_profile",
+    "seccomp",   "vcpu_cpus",      "housekeeping_cpus",
+    "numa_node", "numa_preferred", NULL,
 };
 
 /* String fields, by key. */
@@ -440,6 +440,15 @@ static int cfg_json_scalar(struct vm_config *cfg, const char *k, json_object *v,
 			return cfg_fail(err, k,
 			                "'%s' is not a profile; give "
 			                "\"auto\", \"on\" or \"off\"",
+			                json_object_get_string(v));
+		r = 0;
+	} else if (!strcmp(k, "seccomp")) {
+		if (!json_object_is_type(v, json_type_string) ||
+		    cfg_parse_seccomp(json_object_get_string(v),
+		                      &cfg->seccomp) < 0)
+			return cfg_fail(err, k,
+			                "'%s' is not a seccomp mode; give "
+			                "\"kill\", \"log\" or \"off\"",
 			                json_object_get_string(v));
 		r = 0;
 	} else {

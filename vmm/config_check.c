@@ -350,6 +350,7 @@ static json_object *cfg_nets_json(const struct vm_config *cfg)
 static void cfg_placement_json(json_object *o, const struct vm_config *cfg)
 {
 	static const char *const pvm[] = {"auto", "on", "off"};
+	static const char *const seccomp[] = {"kill", "log", "off"};
 	json_object *cpus = json_object_new_array();
 
 	for (unsigned int i = 0; i < cfg->vcpus && i < VM_MAX_VCPUS; i++)
@@ -364,6 +365,8 @@ static void cfg_placement_json(json_object *o, const struct vm_config *cfg)
 	json_object_object_add(
 	    o, "pvm_profile",
 	    json_object_new_string(pvm[cfg->pvm_profile % 3]));
+	json_object_object_add(
+	    o, "seccomp", json_object_new_string(seccomp[cfg->seccomp % 3]));
 }
 
 struct json_object *vm_config_to_json(const struct vm_config *cfg)

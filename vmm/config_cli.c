@@ -35,6 +35,7 @@ enum {
 	OPT_VSOCK_UDS,
 	OPT_NET,
 	OPT_PVM_PROFILE,
+	OPT_SECCOMP,
 	OPT_LOG_LEVEL,
 	OPT_VCPU_CPUS,
 	OPT_HOUSEKEEPING,
@@ -61,6 +62,7 @@ static const struct option cli_opts[] = {
     {"vsock-uds", required_argument, NULL, OPT_VSOCK_UDS},
     {"net", required_argument, NULL, OPT_NET},
     {"pvm-profile", required_argument, NULL, OPT_PVM_PROFILE},
+    {"seccomp", required_argument, NULL, OPT_SECCOMP},
     {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
     {"vcpu-cpus", required_argument, NULL, OPT_VCPU_CPUS},
     {"housekeeping-cpus", required_argument, NULL, OPT_HOUSEKEEPING},
@@ -94,6 +96,9 @@ const char *vm_config_usage(void)
 	       "  --vsock-uds PATH         vsock host socket\n"
 	       "  --net vhost-user=PATH[,mac=M][,mtu=N] | tap=NAME[,mac=M]\n"
 	       "  --pvm-profile auto|on|off  PVM compatibility profile\n"
+	       "  --seccomp kill|log|off   denied system calls kill the "
+	       "VMM (default), are\n"
+	       "                           logged, or no filter\n"
 	       "  --vcpu-cpus LIST         host CPU per vCPU, e.g. 2,3\n"
 	       "  --housekeeping-cpus LIST CPUs of the VMM's other threads\n"
 	       "  --numa-node N            bind guest RAM to NUMA node N\n"
@@ -317,6 +322,13 @@ static int cli_apply(struct vm_config *cfg, struct vm_cli *cli, int opt,
 			return cfg_fail(err, "--pvm-profile",
 			                "'%s' is not a "
 			                "profile; give auto, on or off",
+			                arg);
+		return 0;
+	case OPT_SECCOMP:
+		if (cfg_parse_seccomp(arg, &cfg->seccomp) < 0)
+			return cfg_fail(err, "--seccomp",
+			                "'%s' is not a seccomp mode; give "
+			                "kill, log or off",
 			                arg);
 		return 0;
 	case OPT_LOG_LEVEL:

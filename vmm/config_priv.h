@@ -13,6 +13,7 @@ int cfg_fail(struct vm_config_error *err, const char *field, const char *fmt,
 /* Replaces *dst with a copy of v. */
 int cfg_set_str(char **dst, const char *v);
 int cfg_parse_pvm(const char *s, enum vm_pvm_profile *out);
+int cfg_parse_seccomp(const char *s, enum vm_seccomp *out);
 int cfg_unknown_key(struct vm_config_error *err, const char *where,
                     const char *key, const char *const *known);
 int cfg_json_str(json_object *v, const char *field, char **dst,

@@ -9,8 +9,8 @@
  * console_log, api_socket, rng, console_socket,
  * disks: [{path, readonly, serial}], nets: [{vhost_user_socket | tap, mac,
  * mtu}], vsock: {guest_cid, uds_path}, pvm_profile ("auto"|"on"|"off"),
- * vcpu_cpus: [cpu per vCPU], housekeeping_cpus ("0-1"), numa_node,
- * numa_preferred.
+ * seccomp ("kill"|"log"|"off"), vcpu_cpus: [cpu per vCPU], housekeeping_cpus
+ * ("0-1"), numa_node, numa_preferred.
  */
 #ifndef PODVISOR_CONFIG_H
 #define PODVISOR_CONFIG_H

@@ -32,6 +32,13 @@ struct vm_net_config {
 	uint16_t mtu;
 };
 
+/* What the VMM's seccomp filter does to a denied system call (sandbox.h). */
+enum vm_seccomp {
+	VM_SECCOMP_KILL, /* kill the process: the default */
+	VM_SECCOMP_LOG,  /* allow it and have the kernel log it */
+	VM_SECCOMP_OFF,  /* no filter */
+};
+
 enum vm_pvm_profile {
 	VM_PVM_AUTO, /* apply the compatibility profile when PVM is detected */
 	VM_PVM_ON,
@@ -56,6 +63,7 @@ struct vm_config {
 	unsigned int nr_nets;
 	struct vm_vsock_config vsock;
 	enum vm_pvm_profile pvm_profile;
+	enum vm_seccomp seccomp;
 	/* Placement, filled by podvisord: vCPU i runs on host CPU
 	 * vcpu_cpus[i] (-1: not pinned); VMM threads on housekeeping_cpus. */
 	int vcpu_cpus[VM_MAX_VCPUS];

@@ -18,6 +18,7 @@
 #include "podvisor/config.h"
 #include "podvisor/devices.h"
 #include "podvisor/log.h"
+#include "podvisor/sandbox.h"
 #include "podvisor/util.h"
 #include "podvisor/vm.h"
 
@@ -146,6 +147,23 @@ static int bind_guest_ram(struct vm *vm)
 	return 0;
 }
 
+/* Before the guest runs its first instruction: from here on the process
+ * cannot exec, fork, mount or change credentials (sandbox.h). */
+static int apply_sandbox(enum vm_seccomp mode)
+{
+	int n = sandbox_apply(mode);
+
+	if (n < 0)
+		return n;
+	if (mode == VM_SECCOMP_OFF)
+		log_warn("seccomp off: a guest that takes over a device model "
+		         "could run programs as this process");
+	else
+		log_info("seccomp: %d system calls denied (%s)", n,
+		         mode == VM_SECCOMP_LOG ? "logged only" : "kill");
+	return 0;
+}
+
 /* Builds everything up to running vCPUs; returns 0 or -errno. */
 static int vmm_setup(struct vmm *m, const struct vm_config *cfg, uint64_t t0)
 {
@@ -184,6 +202,9 @@ static int vmm_setup(struct vmm *m, const struct vm_config *cfg, uint64_t t0)
 		if (r < 0)
 			return r;
 	}
+	r = apply_sandbox(cfg->seccomp);
+	if (r < 0)
+		return r;
 	return vm_start(&m->vm, &bi);
 }
 

@@ -3,7 +3,8 @@
 # podvisor-vmm's own lifecycle, as an operator sees it: a JSON config with a
 # flag overriding it, the serial console to stdout by default, SIGTERM stops
 # the VM with exit 0 and one log line, GET /v1/vm reports what the host is
-# (PVM or not), a hugepage shortage is refused with the numbers to fix it.
+# (PVM or not), every thread runs under the seccomp filter unless told
+# otherwise, a hugepage shortage is refused with the numbers to fix it.
 . "$(dirname "$0")/lib.sh"
 need_kvm
 need_tool curl curl
@@ -40,11 +41,28 @@ want_pvm=false
 	err "GET /v1/vm says pvm=$(jq -r .pvm <<<"$body"), host says $want_pvm"
 [ "$(jq -r .pid <<<"$body")" = "$VMM_PID" ] || err "GET /v1/vm has the wrong pid"
 [ "$(jq -r .state <<<"$body")" = running ] || err "state is not running"
+# The seccomp filter is on by default, in every thread (vCPU included).
+for task in /proc/"$VMM_PID"/task/*; do
+	mode=$(awk '/^Seccomp:/ { print $2 }' "$task/status")
+	[ "$mode" = 2 ] || err "thread ${task##*/} runs without the seccomp filter (Seccomp: $mode)"
+done
+grep -q 'seccomp: [0-9]* system calls denied (kill)' "$VMMLOG" ||
+	err "no log line saying the seccomp filter is on"
 kill -TERM "$VMM_PID"
 wait_vmm 10
 expect_rc 0 "stopped by SIGTERM"
 grep -q 'stopped by signal SIGTERM' "$VMMLOG" || err "no 'stopped by signal SIGTERM' line"
 [ ! -e "$API" ] || err "control socket $API left behind"
+
+# 2b. --seccomp off runs without a filter and says so.
+start_vmm --memory 64 --seccomp off --cmdline "test=ticks secs=60"
+wait_serial '^TICK ' 20 || err "the ticking guest never ticked (seccomp off)"
+mode=$(awk '/^Seccomp:/ { print $2 }' /proc/"$VMM_PID"/status)
+[ "$mode" = 0 ] || err "--seccomp off still has a filter (Seccomp: $mode)"
+grep -q 'seccomp off' "$VMMLOG" || err "--seccomp off is not logged"
+kill -TERM "$VMM_PID"
+wait_vmm 10
+expect_rc 0 "stopped by SIGTERM (seccomp off)"
 
 # 3. Hugepages: ask for well more than the pool has free (other processes
 #    may take or give back pages meanwhile); refused before the guest

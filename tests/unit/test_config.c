@@ -269,6 +269,7 @@ START_TEST(test_bad_flags)
 	char *a4[] = {"vmm", "--net", "tap=t0,mac=nope", NULL};
 	char *a5[] = {"vmm", "--vcpus", NULL};
 	char *a6[] = {"vmm", "--config", "/nonexistent.json", NULL};
+	char *a7[] = {"vmm", "--seccomp", "maybe", NULL};
 
 	ck_assert_int_eq(vm_config_parse_args(&cfg, &cli, 2, a1, &err),
 	                 -EINVAL);
@@ -288,6 +289,9 @@ START_TEST(test_bad_flags)
 	ck_assert_int_eq(vm_config_parse_args(&cfg, &cli, 3, a6, &err),
 	                 -EINVAL);
 	ck_error("--config", "No such file or directory");
+	ck_assert_int_eq(vm_config_parse_args(&cfg, &cli, 3, a7, &err),
+	                 -EINVAL);
+	ck_error("--seccomp", "give kill, log or off");
 }
 END_TEST
 
@@ -302,6 +306,7 @@ START_TEST(test_json_round_trip)
 	                                    "\"guest_cid\":7,\"uds_path\":"
 	                                    "\"/tmp/v\"},\"pvm_profile\":"
 	                                    "\"off\",\"vcpus\":2,"
+	                                    "\"seccomp\":\"log\","
 	                                    "\"vcpu_cpus\":[2,3]}"),
 	                 0);
 	ck_assert_int_eq(vm_config_finalize(&cfg), 0);
@@ -315,6 +320,7 @@ START_TEST(test_json_round_trip)
 	ck_assert_str_eq(again.kernel, cfg.kernel);
 	ck_assert_uint_eq(again.vsock.guest_cid, 7);
 	ck_assert_int_eq(again.pvm_profile, VM_PVM_OFF);
+	ck_assert_int_eq(again.seccomp, VM_SECCOMP_LOG);
 	ck_assert_int_eq(memcmp(again.nets[0].mac, cfg.nets[0].mac, 6), 0);
 	ck_assert_int_eq(again.vcpu_cpus[1], 3);
 	ck_assert_int_eq(again.vcpu_cpus[2], -1);
