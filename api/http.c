@@ -38,19 +38,30 @@ struct api_server {
 	uid_t self_uid;
 };
 
+/*
+ * One request. Lives on the heap from on_request() until it is answered:
+ * a request the handler answered is freed when the handler returns; a
+ * deferred one (api_request_defer) when its reply is sent. ev is NULL once
+ * the client has hung up (evhttp owns and frees its request then), so
+ * everything a late reply or its log line needs is copied here.
+ */
 struct api_request {
 	struct api_server *srv;
 	struct evhttp_request *ev;
+	struct evhttp_connection *conn; /* closecb set while deferred */
 	const struct api_route *route;
 	struct api_params params;
 	const char *method;
-	const char *path;
+	char *path;
+	char *uri;
 	struct evkeyvalq query;
 	bool query_parsed;
 	struct json_object *json;
 	struct ucred cred;
 	bool admin;
 	bool replied;
+	bool deferred;    /* the handler asked to answer later */
+	bool outstanding; /* deferred and its handler has returned */
 	char subject[96];
 };
 
@@ -143,8 +154,10 @@ const char *api_request_query(const struct api_request *req, const char *name)
 	struct api_request *r = (struct api_request *)req;
 
 	if (!r->query_parsed) {
-		const char *q =
-		    evhttp_uri_get_query(evhttp_request_get_evhttp_uri(r->ev));
+		const char *q = r->ev
+		                    ? evhttp_uri_get_query(
+		                          evhttp_request_get_evhttp_uri(r->ev))
+		                    : NULL;
 
 		TAILQ_INIT(&r->query);
 		if (q && evhttp_parse_query_str(q, &r->query) < 0)
@@ -187,18 +200,36 @@ void api_request_set_subject(struct api_request *req, const char *subject)
 
 /* ---- replies ---- */
 
-void api_reply_text(struct api_request *req, int status,
-                    const char *content_type, const void *body, size_t len)
+static void request_free(struct api_request *req)
 {
-	struct evbuffer *buf = evbuffer_new();
+	json_object_put(req->json);
+	if (req->query_parsed)
+		evhttp_clear_headers(&req->query);
+	free(req->path);
+	free(req->uri);
+	free(req);
+}
 
-	if (req->replied) {
-		log_err("%s %s: second reply (%d) dropped", req->method,
-		        req->path, status);
-		evbuffer_free(buf);
+/* Forgets the connection's close callback: after the reply evhttp may
+ * close or reuse the connection for the next request. */
+static void forget_connection(struct api_request *req)
+{
+	if (req->conn)
+		evhttp_connection_set_closecb(req->conn, NULL, NULL);
+	req->conn = NULL;
+}
+
+static void send_reply(struct api_request *req, int status,
+                       const char *content_type, const void *body, size_t len)
+{
+	struct evbuffer *buf;
+
+	if (!req->ev) {
+		log_info("%s %s: the client hung up; reply %d dropped",
+		         req->method, req->path, status);
 		return;
 	}
-	req->replied = true;
+	buf = evbuffer_new();
 	if (buf && len)
 		evbuffer_add(buf, body, len);
 	if (content_type && len)
@@ -207,6 +238,23 @@ void api_reply_text(struct api_request *req, int status,
 	evhttp_send_reply(req->ev, status, status_reason(status), buf);
 	if (buf)
 		evbuffer_free(buf);
+}
+
+void api_reply_text(struct api_request *req, int status,
+                    const char *content_type, const void *body, size_t len)
+{
+	if (req->replied) {
+		log_err("%s %s: second reply (%d) dropped", req->method,
+		        req->path, status);
+		return;
+	}
+	req->replied = true;
+	forget_connection(req);
+	send_reply(req, status, content_type, body, len);
+	/* A deferred request is done with its reply; one answered inside
+	 * its handler is freed by on_request(). */
+	if (req->outstanding)
+		request_free(req);
 }
 
 void api_reply_json(struct api_request *req, int status,
@@ -264,7 +312,7 @@ static void reply_error_v(struct api_request *req, int status, const char *code,
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	pv_log(status >= 500 ? PV_LOG_ERR : PV_LOG_WARN,
 	       "%s %s (uid %u pid %d)%s%s: %d %s: %s", req->method,
-	       evhttp_request_get_uri(req->ev), (unsigned)req->cred.uid,
+	       req->uri ? req->uri : req->path, (unsigned)req->cred.uid,
 	       (int)req->cred.pid, req->subject[0] ? ": " : "", req->subject,
 	       status, code, msg);
 	e = api_error_new(code, field, msg);
@@ -444,27 +492,82 @@ static bool request_route(struct api_request *req)
 	return true;
 }
 
+/*
+ * The client of a deferred request hung up (or the server is being freed).
+ * When evhttp dropped the request from its connection, the request is ours
+ * to free (libevent 2.1 keeps a request the user has not answered); when it
+ * is still on the connection, evhttp frees it with the connection.
+ */
+static void on_close(struct evhttp_connection *conn, void *arg)
+{
+	struct api_request *req = arg;
+
+	log_info("%s %s (uid %u): the client hung up before the reply",
+	         req->method, req->path, (unsigned)req->cred.uid);
+	if (req->ev && evhttp_request_get_connection(req->ev) != conn)
+		evhttp_request_free(req->ev);
+	req->ev = NULL;
+	req->conn = NULL;
+}
+
+struct api_request *api_request_defer(struct api_request *req)
+{
+	req->deferred = true;
+	return req;
+}
+
+bool api_request_peer_gone(const struct api_request *req)
+{
+	return req->ev == NULL;
+}
+
+/* After the handler: a deferred request without its reply yet learns when
+ * its client goes away; anything else is finished here. */
+static void handler_returned(struct api_request *req)
+{
+	if (req->deferred && !req->replied) {
+		req->outstanding = true;
+		req->conn = evhttp_request_get_connection(req->ev);
+		if (req->conn)
+			evhttp_connection_set_closecb(req->conn, on_close, req);
+		return;
+	}
+	if (!req->replied)
+		api_reply_error(req, 500, API_E_INTERNAL, NULL,
+		                "handler for %s %s gave no answer", req->method,
+		                req->route->pattern);
+	request_free(req);
+}
+
 static void on_request(struct evhttp_request *ev, void *arg)
 {
-	struct api_request req = {.srv = arg, .ev = ev};
+	struct api_request *req = calloc(1, sizeof(*req));
 	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(ev);
+	const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
 
-	req.method = method_name(evhttp_request_get_command(ev));
-	req.path = uri ? evhttp_uri_get_path(uri) : NULL;
-	if (!req.path || !*req.path)
-		req.path = "/";
-	request_credentials(&req);
+	if (req) {
+		const char *u = evhttp_request_get_uri(ev);
 
-	if (request_route(&req) && request_body(&req)) {
-		req.route->handler(&req, req.srv->ctx);
-		if (!req.replied)
-			api_reply_error(&req, 500, API_E_INTERNAL, NULL,
-			                "handler for %s %s gave no answer",
-			                req.method, req.route->pattern);
+		req->path = strdup(path && *path ? path : "/");
+		req->uri = strdup(u ? u : req->path);
 	}
-	json_object_put(req.json);
-	if (req.query_parsed)
-		evhttp_clear_headers(&req.query);
+	if (!req || !req->path || !req->uri) {
+		if (req)
+			request_free(req);
+		evhttp_send_error(ev, 500, "out of memory");
+		return;
+	}
+	req->srv = arg;
+	req->ev = ev;
+	req->method = method_name(evhttp_request_get_command(ev));
+	request_credentials(req);
+
+	if (request_route(req) && request_body(req)) {
+		req->route->handler(req, req->srv->ctx);
+		handler_returned(req);
+		return;
+	}
+	request_free(req);
 }
 
 /* ---- listening socket ---- */
