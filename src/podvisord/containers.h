@@ -37,8 +37,10 @@ struct pod;
  * in the VM's run dir, removed with the container).
  * Agent errors map to 400 (invalid, naming the field), 404, 409; an agent
  * that cannot be reached gives 503; the VM not running gives 409.
- * Limitation: the call blocks the daemon's event loop while the agent
- * works (an exec for up to its timeout_ms, at most 60 s here).
+ * The agent call (and an image conversion) runs on a worker thread
+ * (work.h) and the reply is deferred, so the event loop keeps serving;
+ * beyond WORK_MAX_JOBS calls at once the answer is 503. A VM deleted while
+ * its agent worked gives 404.
  */
 void pod_containers_handle(struct api_request *req, struct pod *p);
 

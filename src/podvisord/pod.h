@@ -27,6 +27,7 @@ struct api_request;
 struct api_server;
 struct event;
 struct event_base;
+struct work_pool;
 
 #define POD_ID_LEN 12
 
@@ -66,6 +67,7 @@ struct daemon {
 	struct pod_spec_defaults defaults;
 	unsigned int vcpu_overcommit;
 	struct pod *pods;
+	struct work_pool *work;    /* worker threads (work.h) */
 	const char *switch_socket; /* podvisor-switch control socket */
 	const char *topology; /* --topology: hwloc synthetic/XML, NULL host */
 	struct numa_topo *topo;
@@ -122,7 +124,7 @@ int pod_vmm_stop(struct pod *p, uid_t uid);
 /* PUT uri on the control socket; 0 on a 2xx answer. */
 int pod_vmm_control(struct pod *p, const char *method, const char *uri);
 int pod_vmm_reattach(struct pod *p);
-/* SIGCHLD: reap every exited child. */
+/* SIGCHLD: reap every exited VMM child (only those). */
 void pod_vmm_reap(struct daemon *d);
 /* Removes the run dir's files and the dir. */
 void pod_vmm_cleanup(struct pod *p);

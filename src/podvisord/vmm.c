@@ -444,21 +444,21 @@ int pod_vmm_stop(struct pod *p, uid_t uid)
 	return 0;
 }
 
+/*
+ * Waits for our VMM children only, never waitpid(-1): worker threads wait
+ * for the tools they run themselves (image conversion runs mke2fs), and
+ * reaping those here would take their exit status away.
+ */
 void pod_vmm_reap(struct daemon *d)
 {
-	pid_t pid;
+	struct pod *p, *next;
 	int st;
 
-	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
-		struct pod *p;
-
-		for (p = d->pods; p; p = p->next)
-			if (p->pid == pid && p->is_child)
-				break;
-		if (p)
+	for (p = d->pods; p; p = next) {
+		next = p->next;
+		if (p->is_child && p->pid > 0 &&
+		    waitpid(p->pid, &st, WNOHANG) == p->pid)
 			on_vmm_exit(p, st);
-		else
-			log_debug("reaped unknown child %d", (int)pid);
 	}
 }
 
