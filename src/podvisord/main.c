@@ -364,6 +364,7 @@ out:
 	 * so what still answers one only frees it. */
 	api_server_free(d->api);
 	work_pool_free(d->work);
+	pod_vmm_stop_drain(d);
 	while (d->pods) /* the VMMs keep running; only our memory goes */
 		pod_destroy(d->pods);
 	for (int i = 0; i < 3; i++)
