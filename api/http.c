@@ -49,6 +49,7 @@ struct api_request {
 	struct api_server *srv;
 	struct evhttp_request *ev;
 	struct evhttp_connection *conn; /* closecb set while deferred */
+	struct event *hup_ev;           /* watches conn's fd meanwhile */
 	const struct api_route *route;
 	struct api_params params;
 	const char *method;
@@ -200,8 +201,16 @@ void api_request_set_subject(struct api_request *req, const char *subject)
 
 /* ---- replies ---- */
 
+static void stop_watching(struct api_request *req)
+{
+	if (req->hup_ev)
+		event_free(req->hup_ev);
+	req->hup_ev = NULL;
+}
+
 static void request_free(struct api_request *req)
 {
+	stop_watching(req);
 	json_object_put(req->json);
 	if (req->query_parsed)
 		evhttp_clear_headers(&req->query);
@@ -214,6 +223,7 @@ static void request_free(struct api_request *req)
  * close or reuse the connection for the next request. */
 static void forget_connection(struct api_request *req)
 {
+	stop_watching(req);
 	if (req->conn)
 		evhttp_connection_set_closecb(req->conn, NULL, NULL);
 	req->conn = NULL;
@@ -493,21 +503,68 @@ static bool request_route(struct api_request *req)
 }
 
 /*
- * The client of a deferred request hung up (or the server is being freed).
- * When evhttp dropped the request from its connection, the request is ours
- * to free (libevent 2.1 keeps a request the user has not answered); when it
- * is still on the connection, evhttp frees it with the connection.
+ * The connection of a deferred request closes: the client hung up (see
+ * on_peer_readable) or the server is being freed. When evhttp dropped the
+ * request from its connection, the request is ours to free (libevent 2.1
+ * keeps a request the user has not answered); when it is still on the
+ * connection, evhttp frees it with the connection.
  */
 static void on_close(struct evhttp_connection *conn, void *arg)
 {
 	struct api_request *req = arg;
 
-	log_info("%s %s (uid %u): the client hung up before the reply",
+	log_info("%s %s (uid %u): the connection closed before the reply",
 	         req->method, req->path, (unsigned)req->cred.uid);
+	stop_watching(req);
 	if (req->ev && evhttp_request_get_connection(req->ev) != conn)
 		evhttp_request_free(req->ev);
 	req->ev = NULL;
 	req->conn = NULL;
+}
+
+/*
+ * evhttp stops reading a connection once it has a request to answer, so
+ * it would only notice a client that hung up when the reply fails. We
+ * watch the socket ourselves meanwhile: end of file or an error means the
+ * client is gone, and freeing the connection (on_close) drops the request.
+ * Bytes of a pipelined next request end the watch; they are evhttp's.
+ */
+static void on_peer_readable(evutil_socket_t fd, short what, void *arg)
+{
+	struct api_request *req = arg;
+	char c;
+	ssize_t n = recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+
+	(void)what;
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n > 0) {
+		stop_watching(req);
+		return;
+	}
+	log_info("%s %s (uid %u): the client hung up before the reply",
+	         req->method, req->path, (unsigned)req->cred.uid);
+	evhttp_connection_free(req->conn);
+}
+
+/* From the handler's return to the reply: closecb and our own watch. */
+static void watch_connection(struct api_request *req)
+{
+	struct bufferevent *bev;
+	evutil_socket_t fd;
+
+	req->conn = evhttp_request_get_connection(req->ev);
+	if (!req->conn)
+		return;
+	evhttp_connection_set_closecb(req->conn, on_close, req);
+	bev = evhttp_connection_get_bufferevent(req->conn);
+	fd = bev ? bufferevent_getfd(bev) : -1;
+	if (fd < 0)
+		return;
+	req->hup_ev = event_new(req->srv->base, fd, EV_READ | EV_PERSIST,
+	                        on_peer_readable, req);
+	if (req->hup_ev && event_add(req->hup_ev, NULL) < 0)
+		stop_watching(req);
 }
 
 struct api_request *api_request_defer(struct api_request *req)
@@ -527,9 +584,7 @@ static void handler_returned(struct api_request *req)
 {
 	if (req->deferred && !req->replied) {
 		req->outstanding = true;
-		req->conn = evhttp_request_get_connection(req->ev);
-		if (req->conn)
-			evhttp_connection_set_closecb(req->conn, on_close, req);
+		watch_connection(req);
 		return;
 	}
 	if (!req->replied)
