@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <sys/queue.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,10 @@
 #include "podvisor/api.h"
 #include "podvisor/log.h"
 #include "podvisor/util.h"
+
+/* How often a deferred request's client is checked once its socket stays
+ * readable (it shut only its sending side, or sent more). */
+#define HUP_CHECK_MS 500
 
 struct api_server {
 	struct event_base *base;
@@ -522,29 +527,59 @@ static void on_close(struct evhttp_connection *conn, void *arg)
 	req->conn = NULL;
 }
 
+/* Both directions of the UNIX socket are shut: the client closed it. A
+ * client that only shut its sending side (api_client_request() does)
+ * still waits for the answer. */
+static bool peer_hung_up(evutil_socket_t fd)
+{
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+
+	return poll(&p, 1, 0) > 0 && (p.revents & (POLLHUP | POLLERR));
+}
+
+static void on_peer_event(evutil_socket_t fd, short what, void *arg);
+
+/* Watches fd: readable (EV_READ) at first, then every HUP_CHECK_MS once
+ * it stays readable without being closed (half-close, pipelined bytes). */
+static int watch_fd(struct api_request *req, evutil_socket_t fd, bool slow)
+{
+	struct timeval tv = {HUP_CHECK_MS / 1000, (HUP_CHECK_MS % 1000) * 1000};
+
+	stop_watching(req);
+	req->hup_ev =
+	    event_new(req->srv->base, fd, EV_PERSIST | (slow ? 0 : EV_READ),
+	              on_peer_event, req);
+	if (!req->hup_ev || event_add(req->hup_ev, slow ? &tv : NULL) < 0) {
+		stop_watching(req);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
 /*
  * evhttp stops reading a connection once it has a request to answer, so
  * it would only notice a client that hung up when the reply fails. We
- * watch the socket ourselves meanwhile: end of file or an error means the
- * client is gone, and freeing the connection (on_close) drops the request.
- * Bytes of a pipelined next request end the watch; they are evhttp's.
+ * watch the socket ourselves meanwhile; when the client is gone, freeing
+ * the connection drops the request and marks it gone.
  */
-static void on_peer_readable(evutil_socket_t fd, short what, void *arg)
+static void on_peer_event(evutil_socket_t fd, short what, void *arg)
 {
 	struct api_request *req = arg;
-	char c;
-	ssize_t n = recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+	struct evhttp_connection *conn;
 
-	(void)what;
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
-		return;
-	if (n > 0) {
-		stop_watching(req);
+	if (!peer_hung_up(fd)) {
+		if (what & EV_READ)
+			watch_fd(req, fd, true);
 		return;
 	}
 	log_info("%s %s (uid %u): the client hung up before the reply",
 	         req->method, req->path, (unsigned)req->cred.uid);
-	evhttp_connection_free(req->conn);
+	/* The request is still on the connection (evhttp did not fail it:
+	 * on_close would have run): it goes with the connection. */
+	conn = req->conn;
+	forget_connection(req);
+	req->ev = NULL;
+	evhttp_connection_free(conn);
 }
 
 /* From the handler's return to the reply: closecb and our own watch. */
@@ -561,10 +596,7 @@ static void watch_connection(struct api_request *req)
 	fd = bev ? bufferevent_getfd(bev) : -1;
 	if (fd < 0)
 		return;
-	req->hup_ev = event_new(req->srv->base, fd, EV_READ | EV_PERSIST,
-	                        on_peer_readable, req);
-	if (req->hup_ev && event_add(req->hup_ev, NULL) < 0)
-		stop_watching(req);
+	watch_fd(req, fd, false);
 }
 
 struct api_request *api_request_defer(struct api_request *req)
