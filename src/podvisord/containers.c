@@ -185,6 +185,7 @@ static struct call *call_new(json_object *areq, const char *op, const char *cid,
 	snprintf(c->cid, sizeof(c->cid), "%s", cid ? cid : "");
 	c->status = status;
 	c->timeout_ms = timeout_ms;
+	c->r = -ECANCELED; /* until call_run() */
 	return c;
 }
 
@@ -251,6 +252,9 @@ static void reply_failure(struct call *c)
 		api_reply_error(c->req, st, api_code(st),
 		                c->err.field[0] ? c->err.field : NULL, "%s",
 		                c->err.message);
+	} else if (c->r == -ECANCELED) {
+		api_reply_error(c->req, 503, API_E_UNAVAILABLE, NULL,
+		                "no worker thread for this call; retry");
 	} else {
 		api_reply_error(c->req, 503, API_E_UNAVAILABLE, NULL,
 		                "the guest agent of VM '%s' is not reachable "
@@ -311,15 +315,18 @@ static void submit(struct api_request *req, struct pod *p, struct call *c)
 	snprintf(c->pod_id, sizeof(c->pod_id), "%s", p->id);
 	snprintf(c->pod_name, sizeof(c->pod_name), "%s", p->spec.name);
 	agent_addr(p, c->addr, sizeof(c->addr));
-	r = work_submit(p->d->work, &call_ops, c);
+	/* One call at a time per VM, as a user would make them: the agent
+	 * serves others while an exec runs, but deleting the container under
+	 * that exec wedges it. */
+	r = work_submit_keyed(p->d->work, p->id, &call_ops, c);
 	if (r == 0) {
 		api_request_defer(req);
 		return;
 	}
 	if (r == -EAGAIN)
 		api_reply_error(req, 503, API_E_UNAVAILABLE, NULL,
-		                "%d container calls are in progress already; "
-		                "retry when one has finished",
+		                "%d container calls are in progress or waiting "
+		                "already; retry when one has finished",
 		                WORK_MAX_JOBS);
 	else
 		api_reply_error(req, 503, API_E_UNAVAILABLE, NULL,
@@ -490,16 +497,15 @@ void pod_containers_handle(struct api_request *req, struct pod *p)
 		simple_op(req, p, "state", cid, "container");
 }
 
-void pod_containers_release(struct pod *p)
+/* Deletes every container of the host-side agent at addr. */
+static void release_at(const char *addr, const char *pod_id)
 {
 	struct agent_client *c = NULL;
 	json_object *req = op_req("list", NULL), *resp = NULL, *list, *d;
 	struct agent_error err = {0};
-	char addr[PATH_MAX + 16];
 	size_t i;
 
-	agent_addr(p, addr, sizeof(addr));
-	if (strncmp(addr, "unix:", 5) || agent_client_connect(addr, 3000, &c))
+	if (agent_client_connect(addr, 3000, &c))
 		goto out;
 	if (agent_client_call_checked(c, req, &resp, &err) < 0)
 		goto out;
@@ -513,10 +519,10 @@ void pod_containers_release(struct pod *p)
 		d = op_req("delete", name);
 		if (agent_client_call_checked(c, d, &r, &err) < 0)
 			log_warn("vm %s: container %s: delete failed: %s",
-			         p->id, name, err.message);
+			         pod_id, name, err.message);
 		else
 			log_info("vm %s: container %s deleted with the VM",
-			         p->id, name);
+			         pod_id, name);
 		json_object_put(r);
 		json_object_put(d);
 	}
@@ -524,4 +530,75 @@ out:
 	json_object_put(resp);
 	json_object_put(req);
 	agent_client_close(c);
+}
+
+void pod_containers_release(struct pod *p)
+{
+	char addr[PATH_MAX + 16];
+
+	agent_addr(p, addr, sizeof(addr));
+	if (!strncmp(addr, "unix:", 5))
+		release_at(addr, p->id);
+}
+
+struct release {
+	struct daemon *d;
+	struct api_request *req;
+	pod_released_fn done;
+	char pod_id[POD_ID_LEN + 1];
+	char addr[PATH_MAX + 16];
+};
+
+static void release_run(void *arg)
+{
+	struct release *r = arg;
+
+	release_at(r->addr, r->pod_id);
+}
+
+static void release_done(void *arg)
+{
+	struct release *r = arg;
+
+	r->done(pod_find(r->d, r->pod_id), r->req);
+	free(r);
+}
+
+static void release_discard(void *arg)
+{
+	struct release *r = arg;
+
+	api_reply_error(r->req, 503, API_E_UNAVAILABLE, NULL,
+	                "podvisord is shutting down");
+	free(r);
+}
+
+static const struct work_ops release_ops = {
+    .run = release_run,
+    .done = release_done,
+    .discard = release_discard,
+};
+
+int pod_containers_release_async(struct pod *p, struct api_request *req,
+                                 pod_released_fn done)
+{
+	struct release *r;
+	int err;
+
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	agent_addr(p, r->addr, sizeof(r->addr));
+	if (strncmp(r->addr, "unix:", 5)) {
+		free(r);
+		return -ENOENT;
+	}
+	r->d = p->d;
+	r->req = req;
+	r->done = done;
+	snprintf(r->pod_id, sizeof(r->pod_id), "%s", p->id);
+	err = work_submit_keyed(p->d->work, p->id, &release_ops, r);
+	if (err < 0)
+		free(r);
+	return err;
 }

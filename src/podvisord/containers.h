@@ -52,4 +52,16 @@ void pod_containers_handle(struct api_request *req, struct pod *p);
  */
 void pod_containers_release(struct pod *p);
 
+/* p as looked up again by id (NULL when it is gone). */
+typedef void (*pod_released_fn)(struct pod *p, struct api_request *req);
+
+/*
+ * The same on a worker thread, for DELETE: done(p, req) runs on the loop
+ * afterwards; when the daemon exits first, req is answered 503 instead.
+ * Returns 0, -ENOENT when p's agent is inside the VM (nothing to do), or
+ * -errno when no worker took it (the caller may release the blocking way).
+ */
+int pod_containers_release_async(struct pod *p, struct api_request *req,
+                                 pod_released_fn done);
+
 #endif

@@ -58,6 +58,7 @@ struct pod {
 	char dir[256];             /* run dir of this VM */
 	unsigned int switch_ports; /* bit i: nets[i] is a switch port */
 	bool placed;               /* alloc is reserved in the placer */
+	bool deleting;             /* DELETE waits for its agent cleanup */
 	struct numa_alloc alloc;
 	/* A stop under way (vmm.c); stop_done is NULL when there is none. */
 	pod_stop_fn stop_done;

@@ -2,7 +2,8 @@
 /*
  * Worker threads of podvisord: one detached thread per job, at most
  * WORK_MAX_JOBS at once. A finished job goes on the pool's done list and
- * an eventfd wakes the loop, which runs its done() there.
+ * an eventfd wakes the loop, which runs its done() there. Jobs with a key
+ * wait in the pool's queue while another job of that key runs.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -24,16 +25,20 @@ struct work_job {
 	struct work_pool *wp;
 	const struct work_ops *ops;
 	void *arg;
+	char key[WORK_KEY_MAX]; /* "" for none */
 };
 
 struct work_pool {
 	int efd;
 	struct event *ev;
-	unsigned int in_flight; /* loop thread only */
-	pthread_mutex_t lock;   /* guards the fields below */
-	struct work_job *done;  /* finished, waiting for the loop */
-	unsigned int running;   /* threads not yet finished */
-	bool closing;           /* work_pool_free() ran */
+	unsigned int in_flight; /* loop thread only, as the next three */
+	unsigned int nr_queued;
+	struct work_job *queued; /* oldest first: keys busy when submitted */
+	char busy[WORK_MAX_JOBS][WORK_KEY_MAX]; /* keys of jobs in flight */
+	pthread_mutex_t lock;                   /* guards the fields below */
+	struct work_job *done; /* finished, waiting for the loop */
+	unsigned int running;  /* threads not yet finished */
+	bool closing;          /* work_pool_free() ran */
 };
 
 static void pool_destroy(struct work_pool *wp)
@@ -65,6 +70,8 @@ static struct work_job *take_done(struct work_pool *wp)
 	return rev;
 }
 
+static void start_next(struct work_pool *wp, const char *key);
+
 static void on_wakeup(evutil_socket_t fd, short what, void *arg)
 {
 	struct work_pool *wp = arg;
@@ -79,6 +86,8 @@ static void on_wakeup(evutil_socket_t fd, short what, void *arg)
 
 		wp->in_flight--;
 		j->ops->done(j->arg);
+		if (j->key[0])
+			start_next(wp, j->key);
 		free(j);
 		j = next;
 	}
@@ -162,19 +171,12 @@ static int spawn(struct work_job *j)
 	return -r;
 }
 
-int work_submit(struct work_pool *wp, const struct work_ops *ops, void *arg)
+/* Runs j on its thread; j is the thread's from here, or freed. */
+static int start(struct work_job *j)
 {
-	struct work_job *j;
+	struct work_pool *wp = j->wp;
 	int r;
 
-	if (wp->in_flight >= WORK_MAX_JOBS)
-		return -EAGAIN;
-	j = calloc(1, sizeof(*j));
-	if (!j)
-		return -ENOMEM;
-	j->wp = wp;
-	j->ops = ops;
-	j->arg = arg;
 	pthread_mutex_lock(&wp->lock);
 	wp->running++;
 	pthread_mutex_unlock(&wp->lock);
@@ -190,20 +192,103 @@ int work_submit(struct work_pool *wp, const struct work_ops *ops, void *arg)
 	return 0;
 }
 
+/* Slot of key among the jobs in flight, or -1. key "" finds a free one. */
+static int busy_slot(struct work_pool *wp, const char *key)
+{
+	for (int i = 0; i < WORK_MAX_JOBS; i++)
+		if (!strcmp(wp->busy[i], key))
+			return i;
+	return -1;
+}
+
+/* A job of key is done: the oldest job waiting for key starts (one that
+ * cannot start gets its done() without run()). */
+static void start_next(struct work_pool *wp, const char *key)
+{
+	struct work_job **pp, *j;
+	int slot = busy_slot(wp, key);
+
+	if (slot >= 0)
+		wp->busy[slot][0] = '\0';
+	for (pp = &wp->queued; *pp;) {
+		j = *pp;
+		if (strcmp(j->key, key)) {
+			pp = &j->next;
+			continue;
+		}
+		const struct work_ops *ops = j->ops;
+		void *arg = j->arg;
+
+		*pp = j->next;
+		wp->nr_queued--;
+		j->next = NULL;
+		if (slot >= 0)
+			snprintf(wp->busy[slot], WORK_KEY_MAX, "%s", key);
+		if (start(j) == 0)
+			return;
+		/* start() freed j; its owner still has to answer */
+		if (slot >= 0)
+			wp->busy[slot][0] = '\0';
+		ops->done(arg);
+	}
+}
+
+int work_submit_keyed(struct work_pool *wp, const char *key,
+                      const struct work_ops *ops, void *arg)
+{
+	struct work_job *j, **pp;
+	int slot;
+
+	if (wp->in_flight + wp->nr_queued >= WORK_MAX_JOBS)
+		return -EAGAIN;
+	if (strlen(key) >= WORK_KEY_MAX)
+		return -ENAMETOOLONG;
+	j = calloc(1, sizeof(*j));
+	if (!j)
+		return -ENOMEM;
+	j->wp = wp;
+	j->ops = ops;
+	j->arg = arg;
+	snprintf(j->key, sizeof(j->key), "%s", key);
+	if (key[0] && busy_slot(wp, key) >= 0) {
+		for (pp = &wp->queued; *pp; pp = &(*pp)->next)
+			;
+		*pp = j;
+		wp->nr_queued++;
+		return 0;
+	}
+	slot = key[0] ? busy_slot(wp, "") : -1;
+	if (slot >= 0)
+		snprintf(wp->busy[slot], WORK_KEY_MAX, "%s", key);
+	if (start(j) < 0) {
+		if (slot >= 0)
+			wp->busy[slot][0] = '\0';
+		return -EAGAIN;
+	}
+	return 0;
+}
+
+int work_submit(struct work_pool *wp, const struct work_ops *ops, void *arg)
+{
+	return work_submit_keyed(wp, "", ops, arg);
+}
+
 unsigned int work_in_flight(const struct work_pool *wp)
 {
-	return wp->in_flight;
+	return wp->in_flight + wp->nr_queued;
 }
 
 void work_pool_free(struct work_pool *wp)
 {
-	struct work_job *j, *list;
+	struct work_job *j, *list, *queued;
 	bool last;
 
 	if (!wp)
 		return;
 	event_free(wp->ev);
 	wp->ev = NULL;
+	queued = wp->queued;
+	wp->queued = NULL;
 	/* From here a finishing thread discards its job itself, and the last
 	 * one frees the pool: touch nothing of wp after the unlock unless
 	 * no thread is left. */
@@ -214,6 +299,14 @@ void work_pool_free(struct work_pool *wp)
 	last = wp->running == 0;
 	pthread_mutex_unlock(&wp->lock);
 	for (j = list; j;) {
+		struct work_job *next = j->next;
+
+		j->ops->discard(j->arg);
+		free(j);
+		j = next;
+	}
+	/* Waiting jobs never reached a thread: ours to discard. */
+	for (j = queued; j;) {
 		struct work_job *next = j->next;
 
 		j->ops->discard(j->arg);

@@ -118,8 +118,13 @@ check "the stop answers 200 once SIGKILL took the VMM: stopped" \
 api DELETE /v1/vms/stuck
 check "then DELETE: 204" [ "$STATUS" = 204 ]
 
+# --- DELETE of the pod: its agent's containers go (on a worker) first ---
 api DELETE /v1/vms/pod
 check "deleting the pod VM: 204" [ "$STATUS" = 204 ]
+api GET /v1/vms/pod
+check "it is gone" [ "$STATUS" = 404 ]
+check "its container was deleted with it" \
+	grep -q "container c1 deleted with the VM" "$DLOG"
 check "podvisord is still alive" alive "$DPID"
 
 # --- SIGTERM while a stop waits: it is finished first ---
