@@ -25,8 +25,8 @@
 
 #define EXEC_TIMEOUT_MAX_MS 60000
 
-/* Where the pod's agent listens; false if the VM cannot have one. */
-static void agent_addr(const struct pod *p, char *buf, size_t size)
+/* containers.h */
+void pod_agent_addr(const struct pod *p, char *buf, size_t size)
 {
 	json_object *v;
 	char path[PATH_MAX];
@@ -81,7 +81,8 @@ static void reply_body(struct api_request *req, int status, json_object *o,
 	api_reply_json(req, status, o);
 }
 
-static json_object *op_req(const char *op, const char *cid)
+/* containers.h */
+json_object *pod_agent_op(const char *op, const char *cid)
 {
 	json_object *o = json_object_new_object();
 
@@ -221,7 +222,7 @@ static void call_run(void *arg)
 		return;
 	json_object_put(c->resp);
 	c->resp = NULL;
-	sreq = op_req("start", c->cid);
+	sreq = pod_agent_op("start", c->cid);
 	c->r = call_agent(c, sreq, &c->resp);
 	json_object_put(sreq);
 }
@@ -314,7 +315,7 @@ static void submit(struct api_request *req, struct pod *p, struct call *c)
 	c->req = req;
 	snprintf(c->pod_id, sizeof(c->pod_id), "%s", p->id);
 	snprintf(c->pod_name, sizeof(c->pod_name), "%s", p->spec.name);
-	agent_addr(p, c->addr, sizeof(c->addr));
+	pod_agent_addr(p, c->addr, sizeof(c->addr));
 	/* One call at a time per VM, as a user would make them: the agent
 	 * serves others while an exec runs, but deleting the container under
 	 * that exec wedges it. */
@@ -347,7 +348,7 @@ static void prepare_rootfs(struct pod *p, struct call *c)
 	char addr[PATH_MAX + 16], disk[PATH_MAX];
 	struct stat st;
 
-	agent_addr(p, addr, sizeof(addr));
+	pod_agent_addr(p, addr, sizeof(addr));
 	if (strncmp(addr, "unix:", 5)) {
 		guest_rootfs(p, c->areq, rootfs);
 		return;
@@ -374,7 +375,8 @@ static void prepare_rootfs(struct pod *p, struct call *c)
 static json_object *body_req(struct api_request *req, const char *op,
                              const char *cid)
 {
-	json_object *body = api_request_json(req), *areq = op_req(op, cid);
+	json_object *body = api_request_json(req),
+	            *areq = pod_agent_op(op, cid);
 	struct agent_error err = {0};
 
 	if (body && !json_object_is_type(body, json_type_object)) {
@@ -451,7 +453,7 @@ static void simple_op(struct api_request *req, struct pod *p, const char *op,
                       const char *cid, const char *key)
 {
 	json_object *areq =
-	    strcmp(op, "kill") ? op_req(op, cid) : body_req(req, op, cid);
+	    strcmp(op, "kill") ? pod_agent_op(op, cid) : body_req(req, op, cid);
 
 	if (areq)
 		start_call(req, p, areq, op, cid, key, 200, 30000);
@@ -495,110 +497,4 @@ void pod_containers_handle(struct api_request *req, struct pod *p)
 		simple_op(req, p, "delete", cid, NULL);
 	else
 		simple_op(req, p, "state", cid, "container");
-}
-
-/* Deletes every container of the host-side agent at addr. */
-static void release_at(const char *addr, const char *pod_id)
-{
-	struct agent_client *c = NULL;
-	json_object *req = op_req("list", NULL), *resp = NULL, *list, *d;
-	struct agent_error err = {0};
-	size_t i;
-
-	if (agent_client_connect(addr, 3000, &c))
-		goto out;
-	if (agent_client_call_checked(c, req, &resp, &err) < 0)
-		goto out;
-	list = json_object_object_get(resp, "containers");
-	for (i = 0; i < json_object_array_length(list); i++) {
-		const char *name =
-		    json_object_get_string(json_object_object_get(
-		        json_object_array_get_idx(list, i), "name"));
-		json_object *r = NULL;
-
-		d = op_req("delete", name);
-		if (agent_client_call_checked(c, d, &r, &err) < 0)
-			log_warn("vm %s: container %s: delete failed: %s",
-			         pod_id, name, err.message);
-		else
-			log_info("vm %s: container %s deleted with the VM",
-			         pod_id, name);
-		json_object_put(r);
-		json_object_put(d);
-	}
-out:
-	json_object_put(resp);
-	json_object_put(req);
-	agent_client_close(c);
-}
-
-void pod_containers_release(struct pod *p)
-{
-	char addr[PATH_MAX + 16];
-
-	agent_addr(p, addr, sizeof(addr));
-	if (!strncmp(addr, "unix:", 5))
-		release_at(addr, p->id);
-}
-
-struct release {
-	struct daemon *d;
-	struct api_request *req;
-	pod_released_fn done;
-	char pod_id[POD_ID_LEN + 1];
-	char addr[PATH_MAX + 16];
-};
-
-static void release_run(void *arg)
-{
-	struct release *r = arg;
-
-	release_at(r->addr, r->pod_id);
-}
-
-static void release_done(void *arg)
-{
-	struct release *r = arg;
-
-	r->done(pod_find(r->d, r->pod_id), r->req);
-	free(r);
-}
-
-static void release_discard(void *arg)
-{
-	struct release *r = arg;
-
-	api_reply_error(r->req, 503, API_E_UNAVAILABLE, NULL,
-	                "podvisord is shutting down");
-	free(r);
-}
-
-static const struct work_ops release_ops = {
-    .run = release_run,
-    .done = release_done,
-    .discard = release_discard,
-};
-
-int pod_containers_release_async(struct pod *p, struct api_request *req,
-                                 pod_released_fn done)
-{
-	struct release *r;
-	int err;
-
-	r = calloc(1, sizeof(*r));
-	if (!r)
-		return -ENOMEM;
-	agent_addr(p, r->addr, sizeof(r->addr));
-	if (strncmp(r->addr, "unix:", 5)) {
-		free(r);
-		return -ENOENT;
-	}
-	r->d = p->d;
-	r->req = req;
-	r->done = done;
-	snprintf(r->pod_id, sizeof(r->pod_id), "%s", p->id);
-	err = work_submit_keyed(p->d->work, p->id, &release_ops, r);
-	if (err < 0)
-		free(r);
-	return err;
 }

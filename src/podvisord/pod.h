@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * podvisord's objects: the daemon and its pod VMs, each backed by one
- * podvisor-vmm process. Everything runs on the daemon's single libevent
- * thread.
+ * podvisor-vmm process. Everything here runs on the daemon's single
+ * libevent thread; blocking work goes to worker threads (work.h) that
+ * never touch these objects.
  *
  * Files of one VM:
  *   <state-dir>/vms/<id>.json     spec + identity, survives restarts
