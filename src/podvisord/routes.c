@@ -275,9 +275,7 @@ static void stop_then_reply(struct api_request *req, struct pod *p,
 	if (r == 0)
 		api_request_defer(req);
 	else if (r == -EALREADY || r == -EBUSY)
-		reply_wrong_state(req, p,
-		                  api_request_method(req)[0] == 'D' ? "delete"
-		                                                    : "stop");
+		reply_wrong_state(req, p, action);
 	else
 		reply_not_stopped(req, p);
 }
