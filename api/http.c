@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
  * HTTP server over a UNIX socket: libevent evhttp does the protocol, this
- * file adds the route table, the JSON error model, body checks and the
- * caller's credentials.
+ * file adds the route table, body checks and the caller's credentials;
+ * http_request.c has the replies (the JSON error model) and deferral.
  */
 #include <errno.h>
 #include <sys/queue.h>
@@ -23,72 +23,10 @@
 #include <event2/keyvalq_struct.h>
 #include <json-c/json.h>
 
+#include "http_internal.h"
 #include "podvisor/api.h"
 #include "podvisor/log.h"
 #include "podvisor/util.h"
-
-struct api_server {
-	struct event_base *base;
-	struct evhttp *http;
-	char *path;
-	const struct api_route *routes;
-	size_t nr;
-	void *ctx;
-	gid_t admin_gid;
-	uid_t self_uid;
-};
-
-struct api_request {
-	struct api_server *srv;
-	struct evhttp_request *ev;
-	const struct api_route *route;
-	struct api_params params;
-	const char *method;
-	const char *path;
-	struct evkeyvalq query;
-	bool query_parsed;
-	struct json_object *json;
-	struct ucred cred;
-	bool admin;
-	bool replied;
-	char subject[96];
-};
-
-static const char *status_reason(int status)
-{
-	switch (status) {
-	case 200:
-		return "OK";
-	case 201:
-		return "Created";
-	case 202:
-		return "Accepted";
-	case 204:
-		return "No Content";
-	case 400:
-		return "Bad Request";
-	case 403:
-		return "Forbidden";
-	case 404:
-		return "Not Found";
-	case 405:
-		return "Method Not Allowed";
-	case 409:
-		return "Conflict";
-	case 413:
-		return "Payload Too Large";
-	case 415:
-		return "Unsupported Media Type";
-	case 500:
-		return "Internal Server Error";
-	case 503:
-		return "Service Unavailable";
-	case 507:
-		return "Insufficient Storage";
-	default:
-		return status < 400 ? "OK" : "Error";
-	}
-}
 
 static const char *method_name(enum evhttp_cmd_type cmd)
 {
@@ -114,188 +52,6 @@ static const char *method_name(enum evhttp_cmd_type cmd)
 	}
 	return "UNKNOWN";
 }
-
-/* ---- accessors ---- */
-
-const char *api_request_method(const struct api_request *req)
-{
-	return req->method;
-}
-
-const char *api_request_path(const struct api_request *req)
-{
-	return req->path;
-}
-
-const char *api_request_param(const struct api_request *req, const char *name)
-{
-	size_t len = strlen(name);
-
-	for (unsigned int i = 0; i < req->params.n; i++)
-		if (req->params.p[i].name_len == len &&
-		    memcmp(req->params.p[i].name, name, len) == 0)
-			return req->params.p[i].value;
-	return NULL;
-}
-
-const char *api_request_query(const struct api_request *req, const char *name)
-{
-	struct api_request *r = (struct api_request *)req;
-
-	if (!r->query_parsed) {
-		const char *q =
-		    evhttp_uri_get_query(evhttp_request_get_evhttp_uri(r->ev));
-
-		TAILQ_INIT(&r->query);
-		if (q && evhttp_parse_query_str(q, &r->query) < 0)
-			evhttp_clear_headers(&r->query);
-		r->query_parsed = true;
-	}
-	return evhttp_find_header(&r->query, name);
-}
-
-struct json_object *api_request_json(const struct api_request *req)
-{
-	return req->json;
-}
-
-pid_t api_request_peer_pid(const struct api_request *req)
-{
-	return req->cred.pid;
-}
-
-uid_t api_request_peer_uid(const struct api_request *req)
-{
-	return req->cred.uid;
-}
-
-gid_t api_request_peer_gid(const struct api_request *req)
-{
-	return req->cred.gid;
-}
-
-bool api_request_is_admin(const struct api_request *req)
-{
-	return req->admin;
-}
-
-void api_request_set_subject(struct api_request *req, const char *subject)
-{
-	snprintf(req->subject, sizeof(req->subject), "%s",
-	         subject ? subject : "");
-}
-
-/* ---- replies ---- */
-
-void api_reply_text(struct api_request *req, int status,
-                    const char *content_type, const void *body, size_t len)
-{
-	struct evbuffer *buf = evbuffer_new();
-
-	if (req->replied) {
-		log_err("%s %s: second reply (%d) dropped", req->method,
-		        req->path, status);
-		evbuffer_free(buf);
-		return;
-	}
-	req->replied = true;
-	if (buf && len)
-		evbuffer_add(buf, body, len);
-	if (content_type && len)
-		evhttp_add_header(evhttp_request_get_output_headers(req->ev),
-		                  "Content-Type", content_type);
-	evhttp_send_reply(req->ev, status, status_reason(status), buf);
-	if (buf)
-		evbuffer_free(buf);
-}
-
-void api_reply_json(struct api_request *req, int status,
-                    struct json_object *obj)
-{
-	size_t len = 0;
-	const char *s = NULL;
-	char *text = NULL;
-
-	if (obj) {
-		s = json_object_to_json_string_ext(
-		    obj,
-		    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-		len = strlen(s);
-		text = malloc(len + 2);
-		if (text) {
-			memcpy(text, s, len);
-			text[len++] = '\n';
-		} else {
-			len = 0;
-		}
-	}
-	api_reply_text(req, status, "application/json", text, len);
-	free(text);
-	json_object_put(obj);
-}
-
-struct json_object *api_error_new(const char *code, const char *field,
-                                  const char *message)
-{
-	struct json_object *root = json_object_new_object();
-	struct json_object *err = json_object_new_object();
-
-	json_object_object_add(err, "code", json_object_new_string(code));
-	json_object_object_add(err, "message", json_object_new_string(message));
-	if (field)
-		json_object_object_add(err, "field",
-		                       json_object_new_string(field));
-	json_object_object_add(root, "error", err);
-	return root;
-}
-
-static void reply_error_v(struct api_request *req, int status, const char *code,
-                          const char *field, struct json_object *detail,
-                          const char *fmt, va_list ap)
-    __attribute__((format(printf, 6, 0)));
-
-static void reply_error_v(struct api_request *req, int status, const char *code,
-                          const char *field, struct json_object *detail,
-                          const char *fmt, va_list ap)
-{
-	struct json_object *e, *inner;
-	char msg[512];
-
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	pv_log(status >= 500 ? PV_LOG_ERR : PV_LOG_WARN,
-	       "%s %s (uid %u pid %d)%s%s: %d %s: %s", req->method,
-	       evhttp_request_get_uri(req->ev), (unsigned)req->cred.uid,
-	       (int)req->cred.pid, req->subject[0] ? ": " : "", req->subject,
-	       status, code, msg);
-	e = api_error_new(code, field, msg);
-	if (detail && json_object_object_get_ex(e, "error", &inner))
-		json_object_object_add(inner, "detail", detail);
-	else
-		json_object_put(detail);
-	api_reply_json(req, status, e);
-}
-
-void api_reply_error(struct api_request *req, int status, const char *code,
-                     const char *field, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	reply_error_v(req, status, code, field, NULL, fmt, ap);
-	va_end(ap);
-}
-
-void api_reply_error_detail(struct api_request *req, int status,
-                            const char *code, const char *field,
-                            struct json_object *detail, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	reply_error_v(req, status, code, field, detail, fmt, ap);
-	va_end(ap);
-}
-
 /* ---- dispatch ---- */
 
 /* True when gid appears in the "Groups:" line of /proc/<pid>/status: the
@@ -443,28 +199,35 @@ static bool request_route(struct api_request *req)
 	}
 	return true;
 }
-
 static void on_request(struct evhttp_request *ev, void *arg)
 {
-	struct api_request req = {.srv = arg, .ev = ev};
+	struct api_request *req = calloc(1, sizeof(*req));
 	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(ev);
+	const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
 
-	req.method = method_name(evhttp_request_get_command(ev));
-	req.path = uri ? evhttp_uri_get_path(uri) : NULL;
-	if (!req.path || !*req.path)
-		req.path = "/";
-	request_credentials(&req);
+	if (req) {
+		const char *u = evhttp_request_get_uri(ev);
 
-	if (request_route(&req) && request_body(&req)) {
-		req.route->handler(&req, req.srv->ctx);
-		if (!req.replied)
-			api_reply_error(&req, 500, API_E_INTERNAL, NULL,
-			                "handler for %s %s gave no answer",
-			                req.method, req.route->pattern);
+		req->path = strdup(path && *path ? path : "/");
+		req->uri = strdup(u ? u : req->path);
 	}
-	json_object_put(req.json);
-	if (req.query_parsed)
-		evhttp_clear_headers(&req.query);
+	if (!req || !req->path || !req->uri) {
+		if (req)
+			http_request_free(req);
+		evhttp_send_error(ev, 500, "out of memory");
+		return;
+	}
+	req->srv = arg;
+	req->ev = ev;
+	req->method = method_name(evhttp_request_get_command(ev));
+	request_credentials(req);
+
+	if (request_route(req) && request_body(req)) {
+		req->route->handler(req, req->srv->ctx);
+		http_request_handler_returned(req);
+		return;
+	}
+	http_request_free(req);
 }
 
 /* ---- listening socket ---- */

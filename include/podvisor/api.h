@@ -16,7 +16,9 @@
  * Limitation: bodies past 4 x API_MAX_BODY are cut off by evhttp itself,
  * whose 413 carries an HTML body instead of the JSON error.
  *
- * Threading: everything runs on the event_base's thread.
+ * Threading: everything here runs on the event_base's thread, deferred
+ * replies included; a handler that has slow work hands it elsewhere (a
+ * worker thread, a timer) and answers back on that thread.
  */
 #ifndef PODVISOR_API_H
 #define PODVISOR_API_H
@@ -48,9 +50,10 @@ struct api_params {
 };
 
 /*
- * A handler answers with exactly one api_reply_*() before it returns; the
- * request does not outlive the call. ctx is the pointer given to
- * api_server_new().
+ * A handler answers with exactly one api_reply_*(), either before it
+ * returns or, after api_request_defer(), later on the loop thread. A
+ * request answered in its handler does not outlive the call; a deferred one
+ * lives until its reply. ctx is the pointer given to api_server_new().
  */
 typedef void (*api_handler_fn)(struct api_request *req, void *ctx);
 
@@ -108,6 +111,19 @@ gid_t api_request_peer_gid(const struct api_request *req);
 bool api_request_is_admin(const struct api_request *req);
 /* "vm 3f2a" or similar: added to the error log line of this request. */
 void api_request_set_subject(struct api_request *req, const char *subject);
+
+/*
+ * Keeps req after the handler returns: the handler (or whoever it hands req
+ * to) must answer it later, exactly once, with api_reply_*() on the loop
+ * thread; the reply frees req, so the pointer is dead after it. Until then
+ * the accessors above keep working. When the client hangs up first, the
+ * request stays valid (api_request_peer_gone() turns true) and the late
+ * reply only frees it. Returns req. After api_server_free() every deferred
+ * request counts as hung up; its reply must still come, to free it.
+ */
+struct api_request *api_request_defer(struct api_request *req);
+/* True once the client of a deferred request has gone away. */
+bool api_request_peer_gone(const struct api_request *req);
 
 /* Replies with JSON; takes ownership of obj (may be NULL: empty body). */
 void api_reply_json(struct api_request *req, int status,

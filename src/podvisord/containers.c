@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -20,11 +21,12 @@
 #include "podvisor/image.h"
 #include "podvisor/log.h"
 #include "podvisor/util.h"
+#include "work.h"
 
 #define EXEC_TIMEOUT_MAX_MS 60000
 
-/* Where the pod's agent listens; false if the VM cannot have one. */
-static void agent_addr(const struct pod *p, char *buf, size_t size)
+/* containers.h */
+void pod_agent_addr(const struct pod *p, char *buf, size_t size)
 {
 	json_object *v;
 	char path[PATH_MAX];
@@ -64,38 +66,6 @@ static const char *api_code(int status)
 	}
 }
 
-/* One agent call; replies the error itself and returns NULL on failure. */
-static json_object *agent_call(struct api_request *req, struct pod *p,
-                               json_object *areq, int timeout_ms)
-{
-	struct agent_client *c = NULL;
-	struct agent_error err = {0};
-	json_object *resp = NULL;
-	char addr[PATH_MAX + 16];
-	int r, st;
-
-	agent_addr(p, addr, sizeof(addr));
-	r = agent_client_connect(addr, timeout_ms, &c);
-	if (r == 0)
-		r = agent_client_call_checked(c, areq, &resp, &err);
-	agent_client_close(c);
-	if (r == -EREMOTEIO) {
-		st = http_status(&err);
-		api_reply_error(req, st, api_code(st),
-		                err.field[0] ? err.field : NULL, "%s",
-		                err.message);
-		return NULL;
-	}
-	if (r < 0) {
-		api_reply_error(req, 503, API_E_UNAVAILABLE, NULL,
-		                "the guest agent of VM '%s' is not reachable "
-		                "at %s: %s (is the guest still booting?)",
-		                p->spec.name, addr, strerror(-r));
-		return NULL;
-	}
-	return resp;
-}
-
 /* The agent's answer minus "ok", as the HTTP body. */
 static void reply_body(struct api_request *req, int status, json_object *o,
                        const char *key)
@@ -111,7 +81,8 @@ static void reply_body(struct api_request *req, int status, json_object *o,
 	api_reply_json(req, status, o);
 }
 
-static json_object *op_req(const char *op, const char *cid)
+/* containers.h */
+json_object *pod_agent_op(const char *op, const char *cid)
 {
 	json_object *o = json_object_new_object();
 
@@ -164,52 +135,99 @@ static int guest_rootfs(const struct pod *p, json_object *areq,
 }
 
 /*
- * For an agent on the host, a rootfs that is an image tarball or OCI
- * layout becomes an ext4 disk in the VM's run dir, as it would be attached
- * to a guest. Returns 0 (areq's rootfs possibly replaced) or replies 400.
+ * One container request in flight. The worker sees only this: the agent's
+ * address and its own copy of the agent request; the reply side (d, req)
+ * is the loop's.
  */
-static int prepare_rootfs(struct api_request *req, struct pod *p,
-                          json_object *areq)
-{
-	const char *rootfs =
-	    json_object_get_string(json_object_object_get(areq, "rootfs"));
-	const char *name =
-	    json_object_get_string(json_object_object_get(areq, "name"));
-	char addr[PATH_MAX + 16], disk[PATH_MAX], why[512];
-	struct image_opts o = {.fs = IMAGE_FS_EXT4, .extra_mib = 16};
-	struct stat st;
+struct call {
+	struct daemon *d;        /* loop only */
+	struct api_request *req; /* loop only */
+	char pod_id[POD_ID_LEN + 1];
+	char pod_name[128];
+	char addr[PATH_MAX + 16];
+	const char *op;  /* agent op: "create" also starts the container */
+	const char *key; /* reply only this member of the answer */
+	char cid[64];
+	int status; /* HTTP status on success */
+	int timeout_ms;
+	json_object *areq;
+	char *convert; /* image to turn into the disk first, or NULL */
+	char disk[PATH_MAX];
+	/* results */
+	int conv_r;
+	char why[512];
 	int r;
+	struct agent_error err;
+	json_object *resp;
+};
 
-	agent_addr(p, addr, sizeof(addr));
-	if (strncmp(addr, "unix:", 5))
-		return guest_rootfs(p, areq, rootfs);
-	if (stat(rootfs, &st) < 0)
-		return 0; /* the agent names the problem */
-	if (S_ISBLK(st.st_mode) ||
-	    (S_ISREG(st.st_mode) && is_disk_image(rootfs)))
-		return 0;
-	if (S_ISDIR(st.st_mode) && access(rootfs, F_OK) == 0) {
-		char idx[PATH_MAX];
-
-		snprintf(idx, sizeof(idx), "%.4000s/index.json", rootfs);
-		if (access(idx, F_OK) < 0)
-			return 0; /* a plain rootfs directory */
-	}
-	pod_path(p, "containers", disk, sizeof(disk));
-	mkdir(disk, 0700);
-	snprintf(disk + strlen(disk), sizeof(disk) - strlen(disk), "/%s.ext4",
-	         name);
-	r = image_to_disk(rootfs, disk, &o, why, sizeof(why));
-	if (r < 0) {
-		api_reply_error(req, r == -ENOSPC ? 507 : 400,
-		                r == -ENOSPC ? API_E_UNAVAILABLE
-		                             : API_E_INVALID,
-		                "rootfs", "%s", why);
-		return r;
-	}
-	json_object_object_add(areq, "rootfs", json_object_new_string(disk));
-	return 0;
+static void call_free(struct call *c)
+{
+	json_object_put(c->areq);
+	json_object_put(c->resp);
+	free(c->convert);
+	free(c);
 }
+
+/* The job's own deep copy of areq: nothing shared with the loop. */
+static struct call *call_new(json_object *areq, const char *op, const char *cid,
+                             const char *key, int status, int timeout_ms)
+{
+	struct call *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return NULL;
+	if (json_object_deep_copy(areq, &c->areq, NULL) < 0) {
+		free(c);
+		return NULL;
+	}
+	c->op = op;
+	c->key = key;
+	snprintf(c->cid, sizeof(c->cid), "%s", cid ? cid : "");
+	c->status = status;
+	c->timeout_ms = timeout_ms;
+	c->r = -ECANCELED; /* until call_run() */
+	return c;
+}
+
+/* ---- on the worker thread ---- */
+
+static int call_agent(struct call *c, json_object *areq, json_object **resp)
+{
+	struct agent_client *ac = NULL;
+	int r = agent_client_connect(c->addr, c->timeout_ms, &ac);
+
+	if (r == 0)
+		r = agent_client_call_checked(ac, areq, resp, &c->err);
+	agent_client_close(ac);
+	return r;
+}
+
+static void call_run(void *arg)
+{
+	struct image_opts o = {.fs = IMAGE_FS_EXT4, .extra_mib = 16};
+	struct call *c = arg;
+	json_object *sreq;
+
+	if (c->convert) {
+		c->conv_r = image_to_disk(c->convert, c->disk, &o, c->why,
+		                          sizeof(c->why));
+		if (c->conv_r < 0)
+			return;
+		json_object_object_add(c->areq, "rootfs",
+		                       json_object_new_string(c->disk));
+	}
+	c->r = call_agent(c, c->areq, &c->resp);
+	if (c->r < 0 || strcmp(c->op, "create"))
+		return;
+	json_object_put(c->resp);
+	c->resp = NULL;
+	sreq = pod_agent_op("start", c->cid);
+	c->r = call_agent(c, sreq, &c->resp);
+	json_object_put(sreq);
+}
+
+/* ---- back on the loop ---- */
 
 static void remove_disk(struct pod *p, const char *cid)
 {
@@ -221,11 +239,144 @@ static void remove_disk(struct pod *p, const char *cid)
 	unlink(disk);
 }
 
+static void reply_failure(struct call *c)
+{
+	int st;
+
+	if (c->conv_r < 0) {
+		st = c->conv_r == -ENOSPC ? 507 : 400;
+		api_reply_error(c->req, st,
+		                st == 507 ? API_E_UNAVAILABLE : API_E_INVALID,
+		                "rootfs", "%s", c->why);
+	} else if (c->r == -EREMOTEIO) {
+		st = http_status(&c->err);
+		api_reply_error(c->req, st, api_code(st),
+		                c->err.field[0] ? c->err.field : NULL, "%s",
+		                c->err.message);
+	} else if (c->r == -ECANCELED) {
+		api_reply_error(c->req, 503, API_E_UNAVAILABLE, NULL,
+		                "no worker thread for this call; retry");
+	} else {
+		api_reply_error(c->req, 503, API_E_UNAVAILABLE, NULL,
+		                "the guest agent of VM '%s' is not reachable "
+		                "at %s: %s (is the guest still booting?)",
+		                c->pod_name, c->addr, strerror(-c->r));
+	}
+}
+
+static void call_done(void *arg)
+{
+	struct call *c = arg;
+	/* By id: the pod may have gone (DELETE) while the agent worked. */
+	struct pod *p = pod_find(c->d, c->pod_id);
+
+	if (!p)
+		api_reply_error(c->req, 404, API_E_NOT_FOUND, "id",
+		                "VM '%s' was deleted while its agent was "
+		                "working on this request",
+		                c->pod_name);
+	else if (c->conv_r < 0 || c->r < 0)
+		reply_failure(c);
+	else {
+		if (!strcmp(c->op, "create"))
+			log_info("vm %s: container %s started", p->id, c->cid);
+		if (!strcmp(c->op, "delete")) {
+			remove_disk(p, c->cid);
+			log_info("vm %s: container %s deleted", p->id, c->cid);
+		}
+		reply_body(c->req, c->status, c->resp, c->key);
+		c->resp = NULL;
+	}
+	call_free(c);
+}
+
+/* The pool is gone (daemon exit): the client is gone with it. */
+static void call_discard(void *arg)
+{
+	struct call *c = arg;
+
+	api_reply_error(c->req, 503, API_E_UNAVAILABLE, NULL,
+	                "podvisord is shutting down");
+	call_free(c);
+}
+
+static const struct work_ops call_ops = {
+    .run = call_run,
+    .done = call_done,
+    .discard = call_discard,
+};
+
+/* Hands c to a worker and defers the reply; replies 503 when it cannot. */
+static void submit(struct api_request *req, struct pod *p, struct call *c)
+{
+	int r;
+
+	c->d = p->d;
+	c->req = req;
+	snprintf(c->pod_id, sizeof(c->pod_id), "%s", p->id);
+	snprintf(c->pod_name, sizeof(c->pod_name), "%s", p->spec.name);
+	pod_agent_addr(p, c->addr, sizeof(c->addr));
+	/* One call at a time per VM, as a user would make them: the agent
+	 * serves others while an exec runs, but deleting the container under
+	 * that exec wedges it. */
+	r = work_submit_keyed(p->d->work, p->id, &call_ops, c);
+	if (r == 0) {
+		api_request_defer(req);
+		return;
+	}
+	if (r == -EAGAIN)
+		api_reply_error(req, 503, API_E_UNAVAILABLE, NULL,
+		                "%d container calls are in progress or waiting "
+		                "already; retry when one has finished",
+		                WORK_MAX_JOBS);
+	else
+		api_reply_error(req, 503, API_E_UNAVAILABLE, NULL,
+		                "cannot start a worker thread: %s",
+		                strerror(-r));
+	call_free(c);
+}
+
+/*
+ * For an agent on the host, a rootfs that is an image tarball or OCI
+ * layout becomes an ext4 disk in the VM's run dir, as it would be attached
+ * to a guest: the conversion itself is the worker's (c->convert).
+ */
+static void prepare_rootfs(struct pod *p, struct call *c)
+{
+	const char *rootfs =
+	    json_object_get_string(json_object_object_get(c->areq, "rootfs"));
+	char addr[PATH_MAX + 16], disk[PATH_MAX];
+	struct stat st;
+
+	pod_agent_addr(p, addr, sizeof(addr));
+	if (strncmp(addr, "unix:", 5)) {
+		guest_rootfs(p, c->areq, rootfs);
+		return;
+	}
+	if (!rootfs || stat(rootfs, &st) < 0)
+		return; /* the agent names the problem */
+	if (S_ISBLK(st.st_mode) ||
+	    (S_ISREG(st.st_mode) && is_disk_image(rootfs)))
+		return;
+	if (S_ISDIR(st.st_mode)) {
+		char idx[PATH_MAX];
+
+		snprintf(idx, sizeof(idx), "%.4000s/index.json", rootfs);
+		if (access(idx, F_OK) < 0)
+			return; /* a plain rootfs directory */
+	}
+	pod_path(p, "containers", disk, sizeof(disk));
+	mkdir(disk, 0700);
+	snprintf(c->disk, sizeof(c->disk), "%.4000s/%s.ext4", disk, c->cid);
+	c->convert = strdup(rootfs);
+}
+
 /* Copies the body's fields into an agent request and validates it. */
 static json_object *body_req(struct api_request *req, const char *op,
                              const char *cid)
 {
-	json_object *body = api_request_json(req), *areq = op_req(op, cid);
+	json_object *body = api_request_json(req),
+	            *areq = pod_agent_op(op, cid);
 	struct agent_error err = {0};
 
 	if (body && !json_object_is_type(body, json_type_object)) {
@@ -249,33 +400,38 @@ static json_object *body_req(struct api_request *req, const char *op,
 	return areq;
 }
 
-static void create_and_start(struct api_request *req, struct pod *p)
+/* Makes the job from areq (put here) and submits it. */
+static void start_call(struct api_request *req, struct pod *p,
+                       json_object *areq, const char *op, const char *cid,
+                       const char *key, int status, int timeout_ms)
 {
-	json_object *areq = body_req(req, "create", NULL), *resp, *sreq;
-	const char *name;
+	struct call *c = call_new(areq, op, cid, key, status, timeout_ms);
 
-	if (!areq || prepare_rootfs(req, p, areq) < 0) {
-		json_object_put(areq);
+	json_object_put(areq);
+	if (!c) {
+		api_reply_error(req, 500, API_E_INTERNAL, NULL,
+		                "out of memory");
 		return;
 	}
+	if (!strcmp(op, "create"))
+		prepare_rootfs(p, c);
+	submit(req, p, c);
+}
+
+static void create_and_start(struct api_request *req, struct pod *p)
+{
+	json_object *areq = body_req(req, "create", NULL);
+	const char *name;
+
+	if (!areq)
+		return;
 	name = json_object_get_string(json_object_object_get(areq, "name"));
-	resp = agent_call(req, p, areq, 30000);
-	if (resp) {
-		json_object_put(resp);
-		sreq = op_req("start", name);
-		resp = agent_call(req, p, sreq, 30000);
-		json_object_put(sreq);
-		if (resp) {
-			log_info("vm %s: container %s started", p->id, name);
-			reply_body(req, 201, resp, "container");
-		}
-	}
-	json_object_put(areq);
+	start_call(req, p, areq, "create", name, "container", 201, 30000);
 }
 
 static void exec_in(struct api_request *req, struct pod *p, const char *cid)
 {
-	json_object *areq = body_req(req, "exec", cid), *resp, *t;
+	json_object *areq = body_req(req, "exec", cid), *t;
 	int timeout = AGENT_EXEC_TIMEOUT_DEFAULT_MS;
 
 	if (!areq)
@@ -289,10 +445,7 @@ static void exec_in(struct api_request *req, struct pod *p, const char *cid)
 		json_object_put(areq);
 		return;
 	}
-	resp = agent_call(req, p, areq, timeout + 5000);
-	if (resp)
-		reply_body(req, 200, resp, NULL);
-	json_object_put(areq);
+	start_call(req, p, areq, "exec", cid, NULL, 200, timeout + 5000);
 }
 
 /* GET state/logs/list, DELETE, kill: one agent op each. */
@@ -300,20 +453,10 @@ static void simple_op(struct api_request *req, struct pod *p, const char *op,
                       const char *cid, const char *key)
 {
 	json_object *areq =
-	    strcmp(op, "kill") ? op_req(op, cid) : body_req(req, op, cid);
-	json_object *resp;
+	    strcmp(op, "kill") ? pod_agent_op(op, cid) : body_req(req, op, cid);
 
-	if (!areq)
-		return;
-	resp = agent_call(req, p, areq, 30000);
-	if (resp) {
-		if (!strcmp(op, "delete")) {
-			remove_disk(p, cid);
-			log_info("vm %s: container %s deleted", p->id, cid);
-		}
-		reply_body(req, 200, resp, key);
-	}
-	json_object_put(areq);
+	if (areq)
+		start_call(req, p, areq, op, cid, key, 200, 30000);
 }
 
 void pod_containers_handle(struct api_request *req, struct pod *p)
@@ -354,40 +497,4 @@ void pod_containers_handle(struct api_request *req, struct pod *p)
 		simple_op(req, p, "delete", cid, NULL);
 	else
 		simple_op(req, p, "state", cid, "container");
-}
-
-void pod_containers_release(struct pod *p)
-{
-	struct agent_client *c = NULL;
-	json_object *req = op_req("list", NULL), *resp = NULL, *list, *d;
-	struct agent_error err = {0};
-	char addr[PATH_MAX + 16];
-	size_t i;
-
-	agent_addr(p, addr, sizeof(addr));
-	if (strncmp(addr, "unix:", 5) || agent_client_connect(addr, 3000, &c))
-		goto out;
-	if (agent_client_call_checked(c, req, &resp, &err) < 0)
-		goto out;
-	list = json_object_object_get(resp, "containers");
-	for (i = 0; i < json_object_array_length(list); i++) {
-		const char *name =
-		    json_object_get_string(json_object_object_get(
-		        json_object_array_get_idx(list, i), "name"));
-		json_object *r = NULL;
-
-		d = op_req("delete", name);
-		if (agent_client_call_checked(c, d, &r, &err) < 0)
-			log_warn("vm %s: container %s: delete failed: %s",
-			         p->id, name, err.message);
-		else
-			log_info("vm %s: container %s deleted with the VM",
-			         p->id, name);
-		json_object_put(r);
-		json_object_put(d);
-	}
-out:
-	json_object_put(resp);
-	json_object_put(req);
-	agent_client_close(c);
 }

@@ -7,6 +7,7 @@
 #define PODVISORD_CONTAINERS_H
 
 struct api_request;
+struct json_object;
 struct pod;
 
 /*
@@ -22,7 +23,8 @@ struct pod;
 
 /*
  * Serves one container request for pod p (already looked up: 404 for an
- * unknown VM is the caller's) and replies exactly once. Routes, with {cid}
+ * unknown VM is the caller's) and replies exactly once: at once for a bad
+ * request, else deferred until the agent has answered. Routes, with {cid}
  * read from api_request_param(req, "cid"):
  *   POST   /v1/vms/{id}/containers              create and start: 201
  *   GET    /v1/vms/{id}/containers              list: 200
@@ -37,8 +39,10 @@ struct pod;
  * in the VM's run dir, removed with the container).
  * Agent errors map to 400 (invalid, naming the field), 404, 409; an agent
  * that cannot be reached gives 503; the VM not running gives 409.
- * Limitation: the call blocks the daemon's event loop while the agent
- * works (an exec for up to its timeout_ms, at most 60 s here).
+ * The agent call (and an image conversion) runs on a worker thread
+ * (work.h), so the event loop keeps serving; the calls of one VM run one
+ * at a time, in order. Beyond WORK_MAX_JOBS calls running or waiting the
+ * answer is 503. A VM deleted while its agent worked gives 404.
  */
 void pod_containers_handle(struct api_request *req, struct pod *p);
 
@@ -49,5 +53,25 @@ void pod_containers_handle(struct api_request *req, struct pod *p);
  * timeout per call; failures are logged, not returned.
  */
 void pod_containers_release(struct pod *p);
+
+/* p as looked up again by id (NULL when it is gone). */
+typedef void (*pod_released_fn)(struct pod *p, struct api_request *req);
+
+/*
+ * The same on a worker thread, for DELETE: done(p, req) runs on the loop
+ * afterwards; when the daemon exits first, req is answered 503 instead.
+ * Returns 0, -ENOENT when p's agent is inside the VM (nothing to do), or
+ * -errno when no worker took it (the caller may release the blocking way).
+ */
+int pod_containers_release_async(struct pod *p, struct api_request *req,
+                                 pod_released_fn done);
+
+/* ---- shared by containers.c and containers_release.c ---- */
+
+/* Where the pod's agent listens: the label's address, else the VM's
+ * hybrid vsock socket and port. */
+void pod_agent_addr(const struct pod *p, char *buf, size_t size);
+/* {"op": op, "name": cid} (no name when cid is NULL); caller puts it. */
+struct json_object *pod_agent_op(const char *op, const char *cid);
 
 #endif

@@ -73,6 +73,7 @@ void pod_destroy(struct pod *p)
 			*pp = p->next;
 			break;
 		}
+	pod_vmm_stop_forget(p);
 	if (p->probe_ev)
 		event_free(p->probe_ev);
 	if (p->pidfd_ev)

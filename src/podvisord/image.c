@@ -532,7 +532,8 @@ int image_unpack(const char *src, const char *rootfs_dir, const char *tmpdir,
 
 static int sum_entry(const char *path, const struct stat *st, int flag,
                      struct FTW *ftw);
-static uint64_t sum_bytes, sum_inodes;
+/* Per thread: conversions may run on several worker threads at once. */
+static _Thread_local uint64_t sum_bytes, sum_inodes;
 
 static int sum_entry(const char *path, const struct stat *st, int flag,
                      struct FTW *ftw)

@@ -22,6 +22,7 @@
 #include "podvisor/switch.h"
 #include "podvisor/util.h"
 #include "pod.h"
+#include "work.h"
 
 static void usage(FILE *f)
 {
@@ -333,6 +334,8 @@ static int serve(struct daemon *d, gid_t admin_gid)
 	for (int i = 0; i < 3; i++)
 		event_add(evs[i], NULL);
 	r = placer_start(d);
+	if (r == 0)
+		r = work_pool_new(d->base, &d->work);
 	if (r < 0)
 		goto out;
 	/* The socket first: a daemon already serving it owns the state, so
@@ -357,7 +360,11 @@ static int serve(struct daemon *d, gid_t admin_gid)
 	event_base_dispatch(d->base);
 	r = 0;
 out:
+	/* The server first: every deferred request then counts as hung up,
+	 * so what still answers one only frees it. */
 	api_server_free(d->api);
+	work_pool_free(d->work);
+	pod_vmm_stop_drain(d);
 	while (d->pods) /* the VMMs keep running; only our memory goes */
 		pod_destroy(d->pods);
 	for (int i = 0; i < 3; i++)

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * podvisord's objects: the daemon and its pod VMs, each backed by one
- * podvisor-vmm process. Everything runs on the daemon's single libevent
- * thread.
+ * podvisor-vmm process. Everything here runs on the daemon's single
+ * libevent thread; blocking work goes to worker threads (work.h) that
+ * never touch these objects.
  *
  * Files of one VM:
  *   <state-dir>/vms/<id>.json     spec + identity, survives restarts
@@ -27,10 +28,16 @@ struct api_request;
 struct api_server;
 struct event;
 struct event_base;
+struct work_pool;
 
 #define POD_ID_LEN 12
 
 struct daemon;
+struct pod;
+
+/* Called on the loop when a stop has ended: r = 0 once the VMM's exit is
+ * processed, -ETIMEDOUT when it survived SIGKILL. May destroy p. */
+typedef void (*pod_stop_fn)(struct pod *p, int r, void *arg);
 
 struct pod {
 	struct daemon *d;
@@ -52,7 +59,15 @@ struct pod {
 	char dir[256];             /* run dir of this VM */
 	unsigned int switch_ports; /* bit i: nets[i] is a switch port */
 	bool placed;               /* alloc is reserved in the placer */
+	bool deleting;             /* DELETE waits for its agent cleanup */
 	struct numa_alloc alloc;
+	/* A stop under way (vmm.c); stop_done is NULL when there is none. */
+	pod_stop_fn stop_done;
+	void *stop_arg;
+	struct event *stop_ev;     /* tick: exit check, SIGKILL, give up */
+	struct event *stop_ctl_ev; /* the VMM's answer to its stop */
+	uint64_t stop_ns;          /* when the current phase began */
+	bool stop_killed;          /* SIGKILL sent */
 };
 
 struct daemon {
@@ -66,6 +81,7 @@ struct daemon {
 	struct pod_spec_defaults defaults;
 	unsigned int vcpu_overcommit;
 	struct pod *pods;
+	struct work_pool *work;    /* worker threads (work.h) */
 	const char *switch_socket; /* podvisor-switch control socket */
 	const char *topology; /* --topology: hwloc synthetic/XML, NULL host */
 	struct numa_topo *topo;
@@ -116,13 +132,35 @@ int pod_mkdir_p(const char *path, mode_t mode);
 
 /* ---- VMM processes (vmm.c) ---- */
 int pod_vmm_spawn(struct pod *p);
-/* Stops the VMM (control socket, then SIGTERM, then SIGKILL) and waits
- * for it; the exit is processed before returning. */
-int pod_vmm_stop(struct pod *p, uid_t uid);
+/*
+ * Starts stopping p's VMM without waiting: the VMM's own stop through its
+ * control socket (SIGTERM when it cannot take it), SIGKILL after
+ * STOP_TIMEOUT_MS, giving up STOP_TIMEOUT_MS later. The exit is processed
+ * as any other (SIGCHLD, pidfd), then done(p, r, arg) runs on the loop.
+ * Returns 0 (done will be called exactly once), -EALREADY when a stop is
+ * under way, -EBUSY when p's state does not allow one, -ESRCH when p has
+ * no VMM; done is not called then.
+ */
+int pod_vmm_stop_begin(struct pod *p, uid_t uid, pod_stop_fn done, void *arg);
+/*
+ * Daemon exit, after the loop: finishes every stop under way the blocking
+ * way, bounded as on the loop, so records and replies end as they would.
+ */
+void pod_vmm_stop_drain(struct daemon *d);
+/* Frees a stop's events without calling its done (pod_destroy). */
+void pod_vmm_stop_forget(struct pod *p);
+/* Ends the stop under way, if any: its done(p, r, arg) runs last. */
+void pod_vmm_stop_finish(struct pod *p, int r);
+/* Processes the VMM's exit: state, reason, files, respawn after a guest
+ * reboot; ends a stop under way. wstatus < 0: status unknown (re-attached
+ * VMM, not our child). May destroy p (through the stop's done). */
+void pod_vmm_exited(struct pod *p, int wstatus);
+/* kill(2) of the VMM, logging failures other than ESRCH. */
+void pod_vmm_kill(struct pod *p, int sig);
 /* PUT uri on the control socket; 0 on a 2xx answer. */
 int pod_vmm_control(struct pod *p, const char *method, const char *uri);
 int pod_vmm_reattach(struct pod *p);
-/* SIGCHLD: reap every exited child. */
+/* SIGCHLD: reap every exited VMM child (only those). */
 void pod_vmm_reap(struct daemon *d);
 /* Removes the run dir's files and the dir. */
 void pod_vmm_cleanup(struct pod *p);

@@ -46,6 +46,13 @@ static void reply_wrong_state(struct api_request *req, struct pod *p,
 	                p->spec.name, pod_state_name(p->state));
 }
 
+static void reply_deleting(struct api_request *req, struct pod *p)
+{
+	api_reply_error(req, 409, API_E_CONFLICT, "state",
+	                "VM '%s' is being deleted (its containers first)",
+	                p->spec.name);
+}
+
 /* ?label=KEY=VALUE: the VM carries that label (KEY alone: any value). */
 static bool label_matches(const struct pod *p, const char *sel)
 {
@@ -191,30 +198,100 @@ static void h_get(struct api_request *req, void *ctx)
 		api_reply_json(req, 200, pod_to_json(p));
 }
 
-static void h_delete(struct api_request *req, void *ctx)
+/* The VM's VMM and containers are gone: its files, record and memory
+ * go too. */
+static void delete_finish(struct api_request *req, struct pod *p)
 {
-	struct pod *p = lookup(req, ctx);
-	uid_t uid = api_request_peer_uid(req);
-
-	if (!p)
-		return;
-	if (p->pid && pod_vmm_stop(p, uid) < 0) {
-		api_reply_error(req, 500, API_E_INTERNAL, NULL,
-		                "VMM pid %d of VM '%s' could not be stopped",
-		                (int)p->pid, p->spec.name);
-		return;
-	}
-#ifdef PODVISORD_CONTAINERS
-	pod_containers_release(p);
-#endif
 	pod_switch_detach(p);
 	pod_unplace(p);
 	log_info("audit: vm %s (%s): deleted by uid %u", p->id, p->spec.name,
-	         (unsigned)uid);
+	         (unsigned)api_request_peer_uid(req));
 	pod_vmm_cleanup(p);
 	pod_store_remove(p);
 	pod_destroy(p);
 	api_reply_json(req, 204, NULL);
+}
+
+#ifdef PODVISORD_CONTAINERS
+static void released(struct pod *p, struct api_request *req)
+{
+	if (p)
+		delete_finish(req, p);
+	else /* cannot happen while p->deleting refuses a second DELETE */
+		api_reply_json(req, 204, NULL);
+}
+#endif
+
+/* The VMM is gone: a host-side agent's containers go on a worker, then
+ * the rest. */
+static void delete_now(struct api_request *req, struct pod *p)
+{
+#ifdef PODVISORD_CONTAINERS
+	int r = pod_containers_release_async(p, req, released);
+
+	if (r == 0) {
+		p->deleting = true;
+		api_request_defer(req);
+		return;
+	}
+	if (r != -ENOENT)
+		pod_containers_release(p);
+#endif
+	delete_finish(req, p);
+}
+
+static void reply_not_stopped(struct api_request *req, struct pod *p)
+{
+	api_reply_error(req, 500, API_E_INTERNAL, NULL,
+	                "VMM pid %d of VM '%s' could not be stopped",
+	                (int)p->pid, p->spec.name);
+}
+
+/* A stop asked by DELETE, stop or reboot has ended: finish the request
+ * it deferred (the method and path say which). */
+static void stopped(struct pod *p, int r, void *arg)
+{
+	struct api_request *req = arg;
+	const char *path = api_request_path(req);
+	size_t n = strlen(path);
+
+	if (r < 0)
+		reply_not_stopped(req, p);
+	else if (!strcmp(api_request_method(req), "DELETE"))
+		delete_now(req, p);
+	else if (n > 7 && !strcmp(path + n - 7, "/reboot") &&
+	         boot(req, p) != BOOT_OK)
+		return; /* boot() replied */
+	else
+		api_reply_json(req, 200, pod_to_json(p));
+}
+
+/* Starts the stop; the reply comes from stopped(). */
+static void stop_then_reply(struct api_request *req, struct pod *p,
+                            const char *action)
+{
+	int r = pod_vmm_stop_begin(p, api_request_peer_uid(req), stopped, req);
+
+	if (r == 0)
+		api_request_defer(req);
+	else if (r == -EALREADY || r == -EBUSY)
+		reply_wrong_state(req, p, action);
+	else
+		reply_not_stopped(req, p);
+}
+
+static void h_delete(struct api_request *req, void *ctx)
+{
+	struct pod *p = lookup(req, ctx);
+
+	if (!p)
+		return;
+	if (p->deleting)
+		reply_deleting(req, p);
+	else if (p->pid)
+		stop_then_reply(req, p, "delete");
+	else
+		delete_now(req, p);
 }
 
 /* pause/resume: the VMM does it, then the state follows. */
@@ -243,11 +320,14 @@ static void h_action(struct api_request *req, void *ctx)
 	struct pod *p = lookup(req, ctx);
 	const char *path = api_request_path(req);
 	const char *action = strrchr(path, '/') + 1;
-	uid_t uid = api_request_peer_uid(req);
 	enum pod_state next;
 
 	if (!p)
 		return;
+	if (p->deleting) {
+		reply_deleting(req, p);
+		return;
+	}
 	if (strcmp(action, "pause") == 0) {
 		vmm_toggle(req, p, POD_EV_PAUSE, "/v1/vm/pause");
 		return;
@@ -268,15 +348,7 @@ static void h_action(struct api_request *req, void *ctx)
 		reply_wrong_state(req, p, action);
 		return;
 	}
-	if (pod_vmm_stop(p, uid) < 0) {
-		api_reply_error(req, 500, API_E_INTERNAL, NULL,
-		                "VMM pid %d of '%s' could not be stopped",
-		                (int)p->pid, p->spec.name);
-		return;
-	}
-	if (strcmp(action, "reboot") == 0 && boot(req, p) != BOOT_OK)
-		return;
-	api_reply_json(req, 200, pod_to_json(p));
+	stop_then_reply(req, p, action);
 }
 
 /* Last CONSOLE_TAIL bytes of the console log file. */

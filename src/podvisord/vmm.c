@@ -7,7 +7,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,7 +27,6 @@
 /* How long a new VMM has to answer on its control socket. */
 #define READY_TIMEOUT_MS  30000
 #define PROBE_TIMEOUT_MS  200
-#define STOP_TIMEOUT_MS   3000
 #define MAX_GUEST_REBOOTS 10
 #define REBOOT_WINDOW_NS  (60 * 1000000000ULL)
 
@@ -147,8 +145,7 @@ static void stop_watching(struct pod *p)
 	}
 }
 
-/* wstatus < 0: exit status unknown (re-attached VMM, not our child). */
-static void on_vmm_exit(struct pod *p, int wstatus)
+void pod_vmm_exited(struct pod *p, int wstatus)
 {
 	enum pod_exit_kind kind = POD_EXIT_FAILURE;
 	enum pod_event ev;
@@ -205,6 +202,9 @@ static void on_vmm_exit(struct pod *p, int wstatus)
 	pod_unplace(p);
 	ev = kind == POD_EXIT_CLEAN ? POD_EV_EXIT_OK : POD_EV_EXIT_FAIL;
 	pod_transition(p, ev, (uid_t)-1, what);
+	/* Last: whoever waited for this exit may destroy p. */
+	if (p->stop_done)
+		pod_vmm_stop_finish(p, 0);
 }
 
 int pod_vmm_control(struct pod *p, const char *method, const char *uri)
@@ -227,7 +227,7 @@ int pod_vmm_control(struct pod *p, const char *method, const char *uri)
 	return 0;
 }
 
-static void kill_vmm(struct pod *p, int sig)
+void pod_vmm_kill(struct pod *p, int sig)
 {
 	if (p->pid > 0 && kill(p->pid, sig) < 0 && errno != ESRCH)
 		log_warn("vm %s: kill %d %d: %s", p->id, (int)p->pid, sig,
@@ -267,7 +267,7 @@ static void on_probe(evutil_socket_t fd, short what, void *arg)
 		        (int)p->pid);
 		event_free(p->probe_ev);
 		p->probe_ev = NULL;
-		kill_vmm(p, SIGKILL); /* SIGCHLD marks it failed */
+		pod_vmm_kill(p, SIGKILL); /* SIGCHLD marks it failed */
 		return;
 	}
 	/* Poll fast at first (VMMs are up in milliseconds), then back off. */
@@ -381,84 +381,21 @@ out:
 	return r;
 }
 
-/* Waits up to ms for the VMM to exit; returns its wait status, -1 when
- * unknown (not our child), or -ETIMEDOUT. */
-static int wait_exit(struct pod *p, int ms)
-{
-	uint64_t deadline = pv_now_ns() + (uint64_t)ms * 1000000ULL;
-	int st;
-
-	for (;;) {
-		if (p->is_child) {
-			pid_t r = waitpid(p->pid, &st, WNOHANG);
-
-			if (r == p->pid)
-				return st;
-			if (r < 0 && errno == ECHILD)
-				return -1;
-		} else if (kill(p->pid, 0) < 0 && errno == ESRCH) {
-			return -1;
-		}
-		if (pv_now_ns() >= deadline)
-			return -ETIMEDOUT;
-		if (p->pidfd >= 0) {
-			struct pollfd pfd = {.fd = p->pidfd, .events = POLLIN};
-
-			poll(&pfd, 1, 10);
-		} else {
-			usleep(2000);
-		}
-	}
-}
-
-int pod_vmm_stop(struct pod *p, uid_t uid)
-{
-	int st;
-
-	if (!p->pid)
-		return 0;
-	if (pod_transition(p, POD_EV_STOP, uid, "stop requested") < 0 &&
-	    p->state != POD_STOPPING)
-		return -EBUSY;
-	if (p->probe_ev) {
-		event_free(p->probe_ev);
-		p->probe_ev = NULL;
-	}
-	/* The VMM's own stop first: it exits 0 after a clean shutdown. */
-	if (pod_vmm_control(p, "PUT", "/v1/vm/stop") < 0)
-		kill_vmm(p, SIGTERM);
-	st = wait_exit(p, STOP_TIMEOUT_MS);
-	if (st == -ETIMEDOUT) {
-		log_warn("vm %s: VMM pid %d did not stop within %d ms; "
-		         "sending SIGKILL",
-		         p->id, (int)p->pid, STOP_TIMEOUT_MS);
-		kill_vmm(p, SIGKILL);
-		st = wait_exit(p, STOP_TIMEOUT_MS);
-	}
-	if (st == -ETIMEDOUT)
-		return log_err_errno(ETIMEDOUT,
-		                     "vm %s: VMM pid %d survived "
-		                     "SIGKILL",
-		                     p->id, (int)p->pid);
-	on_vmm_exit(p, st);
-	return 0;
-}
-
+/*
+ * Waits for our VMM children only, never waitpid(-1): worker threads wait
+ * for the tools they run themselves (image conversion runs mke2fs), and
+ * reaping those here would take their exit status away.
+ */
 void pod_vmm_reap(struct daemon *d)
 {
-	pid_t pid;
+	struct pod *p, *next;
 	int st;
 
-	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
-		struct pod *p;
-
-		for (p = d->pods; p; p = p->next)
-			if (p->pid == pid && p->is_child)
-				break;
-		if (p)
-			on_vmm_exit(p, st);
-		else
-			log_debug("reaped unknown child %d", (int)pid);
+	for (p = d->pods; p; p = next) {
+		next = p->next;
+		if (p->is_child && p->pid > 0 &&
+		    waitpid(p->pid, &st, WNOHANG) == p->pid)
+			pod_vmm_exited(p, st);
 	}
 }
 
@@ -466,7 +403,7 @@ static void on_pidfd(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
 	(void)what;
-	on_vmm_exit(arg, -1);
+	pod_vmm_exited(arg, -1);
 }
 
 /* True when pid runs "<anything> --config <our vm.json>". */

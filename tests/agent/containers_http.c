@@ -16,13 +16,23 @@
 #include "pod.h"
 #include "podvisor/api.h"
 #include "podvisor/log.h"
+#include "work.h"
 
 static struct pod pods[2];
+static struct daemon fake_daemon;
 
 /* daemon.c's, reduced to what containers.c needs. */
 void pod_path(const struct pod *p, const char *file, char *buf, size_t size)
 {
 	snprintf(buf, size, "%s/%s", p->dir, file);
+}
+
+struct pod *pod_find(struct daemon *d, const char *id)
+{
+	for (size_t i = 0; i < 2; i++)
+		if (!strcmp(id, pods[i].id))
+			return &pods[i];
+	return NULL;
 }
 
 static void h(struct api_request *req, void *ctx)
@@ -75,6 +85,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	for (i = 0; i < 2; i++) {
+		pods[i].d = &fake_daemon;
 		pods[i].spec.name = i ? "off" : "p1";
 		snprintf(pods[i].id, sizeof(pods[i].id), "%s",
 		         pods[i].spec.name);
@@ -85,7 +96,7 @@ int main(int argc, char **argv)
 		snprintf(pods[i].dir, sizeof(pods[i].dir), "%s", argv[3]);
 	}
 	base = event_base_new();
-	if (!base ||
+	if (!base || work_pool_new(base, &fake_daemon.work) < 0 ||
 	    api_server_new(base, argv[1], 0600, routes,
 	                   sizeof(routes) / sizeof(routes[0]), NULL, &srv) < 0)
 		return 1;
@@ -94,6 +105,7 @@ int main(int argc, char **argv)
 	event_base_dispatch(base);
 	event_free(ev);
 	api_server_free(srv);
+	work_pool_free(fake_daemon.work);
 	event_base_free(base);
 	for (i = 0; i < 2; i++)
 		json_object_put(pods[i].spec.labels);
