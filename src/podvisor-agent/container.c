@@ -13,7 +13,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "blkdev.h"
@@ -35,6 +34,16 @@ struct ctr *ctr_find(const char *name)
 
 	for (c = ctrs; c; c = c->next)
 		if (!strcmp(c->spec.name, name))
+			return c;
+	return NULL;
+}
+
+struct ctr *ctr_by_pid(pid_t pid)
+{
+	struct ctr *c;
+
+	for (c = ctrs; c; c = c->next)
+		if (c->pid == pid && c->state != CTR_EXITED)
 			return c;
 	return NULL;
 }
@@ -87,45 +96,6 @@ static json_object *reply_with(const struct ctr *c)
 
 	json_object_object_add(r, "container", ctr_state_json(c));
 	return r;
-}
-
-static void record_exit(struct ctr *c, int st)
-{
-	c->state = CTR_EXITED;
-	c->exit_code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-	c->signal = WIFSIGNALED(st) ? WTERMSIG(st) : 0;
-	c->oom_killed = cgroup_oom_kills(&c->cg) > 0;
-	if (c->sync_fd >= 0)
-		close(c->sync_fd);
-	if (c->status_fd >= 0)
-		close(c->status_fd);
-	c->sync_fd = c->status_fd = -1;
-	capture_pump(&c->out);
-	capture_pump(&c->err);
-	if (c->oom_killed)
-		log_warn("container %s: OOM-killed (memory limit %llu MiB)",
-		         c->spec.name, (unsigned long long)c->spec.memory_mib);
-	else if (c->signal)
-		log_info("container %s: killed by signal %d", c->spec.name,
-		         c->signal);
-	else
-		log_info("container %s: exited with code %d", c->spec.name,
-		         c->exit_code);
-}
-
-void ctr_reap(void)
-{
-	struct ctr *c;
-	pid_t pid;
-	int st;
-
-	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
-		if (exec_reaped(pid, st))
-			continue;
-		for (c = ctrs; c; c = c->next)
-			if (c->pid == pid && c->state != CTR_EXITED)
-				record_exit(c, st);
-	}
 }
 
 /* Child: the container's pid 1 until execve. Never returns. */
@@ -290,18 +260,6 @@ static void ctr_free(struct ctr *c)
 	free(c);
 }
 
-/* Kills a container that has not exited and collects its status. */
-static void kill_and_wait(struct ctr *c)
-{
-	int st;
-
-	if (c->state == CTR_EXITED || c->pid <= 0)
-		return;
-	kill(c->pid, SIGKILL);
-	if (waitpid(c->pid, &st, 0) == c->pid)
-		record_exit(c, st);
-}
-
 static int ctr_prepare(struct ctr *c, json_object *req, struct agent_error *err)
 {
 	json_object *lim, *v;
@@ -407,7 +365,7 @@ int ctr_create(json_object *req, json_object **reply, struct agent_error *err)
 	return 0;
 fail:
 	log_err("container %s: create failed: %s", c->spec.name, err->message);
-	kill_and_wait(c);
+	ctr_kill_and_wait(c);
 	ctr_free(c);
 	return r;
 }
@@ -524,7 +482,7 @@ int ctr_delete(json_object *req, json_object **reply, struct agent_error *err)
 
 	if (!c)
 		return -ENOENT;
-	kill_and_wait(c);
+	ctr_kill_and_wait(c);
 	log_info("container %s: deleted", c->spec.name);
 	ctr_free(c);
 	*reply = agent_reply_ok();
@@ -563,7 +521,7 @@ void ctr_poll_ready(const struct pollfd *fds, size_t n)
 void ctr_shutdown(void)
 {
 	while (ctrs) {
-		kill_and_wait(ctrs);
+		ctr_kill_and_wait(ctrs);
 		ctr_free(ctrs);
 	}
 	cgroup_cleanup_parents();

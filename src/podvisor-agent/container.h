@@ -81,8 +81,14 @@ int ctr_exec(json_object *req, int conn_fd, struct agent_error *err);
  * poll timeout in ms (-1 = none). */
 int ctr_poll_fds(struct pollfd *fds, size_t max, size_t *n);
 void ctr_poll_ready(const struct pollfd *fds, size_t n);
-void ctr_reap(void);
 int ctr_exec_service(void);
+
+/* Reaping (reap.c). ctr_reap collects every child that has exited and
+ * records its status with its owner (an exec or a container); it never
+ * blocks. ctr_kill_and_wait SIGKILLs a container that has not exited and
+ * collects its status. */
+void ctr_reap(void);
+void ctr_kill_and_wait(struct ctr *c);
 
 /* A client closed: forget (and kill) the execs it waited for. */
 void ctr_conn_closed(int conn_fd);
@@ -97,8 +103,10 @@ void ctr_wait_conn_closed(int conn_fd);
 /* STATE object of include/podvisor/agent.h. */
 json_object *ctr_state_json(const struct ctr *c);
 
-/* Shared between container.c and exec.c. */
+/* Shared between container.c, exec.c and reap.c. */
 struct ctr *ctr_find(const char *name);
+/* The container whose pid 1 is pid and has not exited, or NULL. */
+struct ctr *ctr_by_pid(pid_t pid);
 /* Records the status of an exec'd child; false if pid is not one. */
 bool exec_reaped(pid_t pid, int wstatus);
 void exec_poll_fds(struct pollfd *fds, size_t max, size_t *n);
