@@ -86,7 +86,8 @@ int ctr_exec_service(void);
 /* Reaping (reap.c). ctr_reap collects every child that has exited and
  * records its status with its owner (an exec or a container); it never
  * blocks. ctr_kill_and_wait SIGKILLs a container that has not exited and
- * collects its status. */
+ * returns once its pid 1 is reaped, reaping (and recording) the execs that
+ * die with it on the way. */
 void ctr_reap(void);
 void ctr_kill_and_wait(struct ctr *c);
 

@@ -1,5 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Child exits in podvisor-agent: reaping and recording them. */
+/*
+ * Child exits in podvisor-agent. Every child (a container's pid 1 or an
+ * exec'd process) is reaped here, by one path that hands its status to its
+ * owner, whether the event loop saw SIGCHLD or a delete waits for a
+ * container to die.
+ */
+#include <errno.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -48,11 +54,25 @@ void ctr_reap(void)
 
 void ctr_kill_and_wait(struct ctr *c)
 {
-	int st;
+	siginfo_t si;
 
 	if (c->state == CTR_EXITED || c->pid <= 0)
 		return;
 	kill(c->pid, SIGKILL);
-	if (waitpid(c->pid, &st, 0) == c->pid)
-		record_exit(c, st);
+	/*
+	 * The kernel ends the container's pid 1 only once every other
+	 * process of its pid namespace has been reaped. An exec'd
+	 * process is the agent's child, not pid 1's: waiting for pid 1 alone
+	 * would wait forever for a zombie only the agent can reap. So reap
+	 * every child that exits, each through its owner, until pid 1 is.
+	 */
+	while (c->state != CTR_EXITED) {
+		if (waitid(P_ALL, 0, &si, WEXITED | WNOWAIT) < 0 &&
+		    errno != EINTR) {
+			log_err_errno(errno, "container %s: waiting for pid %d",
+			              c->spec.name, (int)c->pid);
+			return;
+		}
+		ctr_reap();
+	}
 }
