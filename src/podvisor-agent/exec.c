@@ -212,7 +212,7 @@ bool exec_reaped(pid_t pid, int wstatus)
 	struct exec_proc *e;
 
 	for (e = execs; e; e = e->next)
-		if (e->pid == pid) {
+		if (e->pid == pid && !e->reaped) {
 			e->reaped = true;
 			e->wstatus = wstatus;
 			return true;
@@ -311,7 +311,9 @@ void ctr_conn_closed(int conn_fd)
 
 	for (e = execs; e; e = e->next)
 		if (e->conn_fd == conn_fd) {
-			kill(e->pid, SIGKILL);
+			/* Once reaped, the pid may be another process's. */
+			if (!e->reaped)
+				kill(e->pid, SIGKILL);
 			e->conn_fd = -1;
 		}
 }
