@@ -52,7 +52,9 @@
  *           it ends: {"ok":true,"exit_code":N|null,"signal":N|null,
  *           "timed_out":bool,"stdout":S,"stderr":S}.
  *           timeout_ms defaults to 10000, at most 600000; on timeout the
- *           process is killed with SIGKILL.
+ *           process is killed with SIGKILL. When its container stops
+ *           meanwhile (kill, delete, its pid 1 exits, the agent shuts
+ *           down) the process dies with it: "exit_code":null,"signal":9.
  *   delete  {"name"} kills the container if it runs, then removes its
  *           cgroup, mounts and logs -> {"ok":true}
  *

@@ -524,5 +524,9 @@ void ctr_shutdown(void)
 		ctr_kill_and_wait(ctrs);
 		ctr_free(ctrs);
 	}
+	/* Their execs died with them and were reaped: answer those clients,
+	 * and those waiting for a container, before the agent exits. */
+	ctr_exec_service();
+	ctr_wait_service();
 	cgroup_cleanup_parents();
 }
