@@ -2,6 +2,7 @@
 /* Per-container cgroups: v2 when it has the controllers, else v1. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -193,12 +194,18 @@ int cgroup_create(struct cgroup *cg, const char *name, uint64_t memory_bytes,
                   uint64_t pids, char *why, size_t why_len)
 {
 	const char *root = v2_root();
+	char leaf[NAME_MAX + 1];
 	int r;
 
 	memset(cg, 0, sizeof(*cg));
 	why[0] = '\0';
-	r = root ? create_v2(cg, root, name, memory_bytes, pids)
-	         : create_v1(cg, name, memory_bytes, pids, why, why_len);
+	/* Agents started from one cgroup (several host-side agents) share
+	 * its podvisor/ parent: the agent's pid keeps their names apart. */
+	r = snprintf(leaf, sizeof(leaf), "%s.%d", name, (int)getpid());
+	if (r < 0 || (size_t)r >= sizeof(leaf))
+		return -ENAMETOOLONG;
+	r = root ? create_v2(cg, root, leaf, memory_bytes, pids)
+	         : create_v1(cg, leaf, memory_bytes, pids, why, why_len);
 	if (r < 0) {
 		if (!why[0])
 			snprintf(why, why_len, "cannot set up the cgroup: %s",

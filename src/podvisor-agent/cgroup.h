@@ -20,7 +20,8 @@ struct cgroup {
 };
 
 /*
- * Creates the cgroup of container `name` and writes the limits
+ * Creates the cgroup of container `name`, podvisor/<name>.<agent pid>
+ * under the agent's own cgroup, and writes the limits
  * (memory_bytes 0 / pids 0 = unlimited; swap is limited to 0 so the limit
  * means OOM, not swapping). Returns 0, -ENOTSUP with *why filled when a
  * limit is asked for but the controller is missing, or -errno.

@@ -186,7 +186,7 @@ check "list is empty after delete" jq_is "$(call '{"op":"list"}')" '.containers|
 left=
 for p in $pids; do kill -0 "$p" 2>/dev/null && left="$left $p"; done
 check "no container process left" test -z "$left"
-check "no per-container cgroup left" bash -c '! find /sys/fs/cgroup -path "*/podvisor/*" -maxdepth 6 -type d 2>/dev/null | grep -qE "/podvisor/(hello|three|nosuch|victim|hog|box|other|forky|slow|sleeper)$"'
+check "no per-container cgroup left" bash -c '! find /sys/fs/cgroup -path "*/podvisor/*" -maxdepth 6 -type d 2>/dev/null | grep -qE "/podvisor/(hello|three|nosuch|victim|hog|box|other|forky|slow|sleeper)\.[0-9]+$"'
 check "state dir is empty" test -z "$(ls -A "$tmp/state")"
 check "no loop device left on the image" test -z "$(losetup -j "$img")"
 check "no mount left under the test dir" bash -c '! grep -q "$1" /proc/self/mountinfo' _ "$tmp"
