@@ -385,10 +385,15 @@ static json_object *body_req(struct api_request *req, const char *op,
 		json_object_put(areq);
 		return NULL;
 	}
-	json_object_object_foreach(body, k, v)
-	{
-		if (strcmp(k, "op") && (!cid || strcmp(k, "name")))
-			json_object_object_add(areq, k, json_object_get(v));
+	/* No body at all is an empty object: the agent names what is
+	 * missing. */
+	if (body) {
+		json_object_object_foreach(body, k, v)
+		{
+			if (strcmp(k, "op") && (!cid || strcmp(k, "name")))
+				json_object_object_add(areq, k,
+				                       json_object_get(v));
+		}
 	}
 	if (agent_request_validate(areq, &err) < 0) {
 		api_reply_error(req, 400, API_E_INVALID,

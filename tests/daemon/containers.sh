@@ -39,6 +39,14 @@ api GET /v1/vms/pod/containers
 check "the list has it" [ "$(body 'map(.name)|join(",")')" = c1 ]
 api GET /v1/vms/nope/containers
 check "unknown VM: 404" [ "$STATUS" = 404 ]
+# POSTs without a body: exec has nothing to run (400 naming args); the
+# daemon stays up for the next request.
+api POST /v1/vms/pod/containers/c1/exec
+check "exec without a body: 400 naming args" [ "$STATUS" = 400 -a "$(body .error.field)" = args ]
+api POST /v1/vms/pod/containers/c1/kill
+check "kill without a body: answered, not a crash" [ "$STATUS" != 000 ]
+api GET /v1/vms/pod
+check "podvisord still answers after bodiless POSTs" [ "$STATUS" = 200 ]
 
 api DELETE /v1/vms/pod
 check "deleting the pod VM: 204" [ "$STATUS" = 204 ]
