@@ -342,13 +342,12 @@ static int cfg_json_vcpu_cpus(struct vm_config *cfg, json_object *v,
 {
 	int r = cfg_json_array(v, "vcpu_cpus", VM_MAX_VCPUS, err);
 	char f[32];
-	uint64_t cpu;
 
+	/* -1: not pinned, as the logged config writes it. */
 	for (size_t i = 0; r == 0 && i < json_object_array_length(v); i++) {
 		snprintf(f, sizeof(f), "vcpu_cpus[%zu]", i);
-		r = cfg_json_uint(json_object_array_get_idx(v, i), f, 1023,
-		                  &cpu, err);
-		cfg->vcpu_cpus[i] = (int)cpu;
+		r = cfg_json_int(json_object_array_get_idx(v, i), f, -1, 1023,
+		                 &cfg->vcpu_cpus[i], err);
 	}
 	return r;
 }

@@ -326,6 +326,18 @@ START_TEST(test_json_round_trip)
 	ck_assert_int_eq(again.vcpu_cpus[2], -1);
 	vm_config_free(&again);
 	json_object_put(o);
+
+	/* The logged config of an unpinned VM reads back too. */
+	cfg.vcpu_cpus[0] = cfg.vcpu_cpus[1] = -1;
+	o = vm_config_to_json(&cfg);
+	vm_config_init(&again);
+	ck_assert_int_eq(
+	    vm_config_from_json(&again, json_object_to_json_string(o), &err),
+	    0);
+	ck_assert_int_eq(again.vcpu_cpus[0], -1);
+	ck_assert_int_eq(again.vcpu_cpus[1], -1);
+	vm_config_free(&again);
+	json_object_put(o);
 }
 END_TEST
 
