@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -300,6 +301,69 @@ static int check_create(json_object *req, struct agent_error *err)
 	return check_int(lim, "pids", "limits.pids", 1, 1 << 22, err);
 }
 
+/* The fields each op takes besides "op", space-separated. */
+static const struct {
+	const char *op, *keys;
+} op_keys[] = {
+    {"ping", ""},
+    {"list", ""},
+    {"create", "name rootfs args env cwd limits"},
+    {"start", "name"},
+    {"state", "name"},
+    {"wait", "name timeout_ms"},
+    {"logs", "name"},
+    {"kill", "name signal"},
+    {"exec", "name args env cwd timeout_ms"},
+    {"delete", "name"},
+};
+
+static bool word_in(const char *list, const char *w)
+{
+	size_t n = strlen(w);
+
+	for (const char *p = list; (p = strstr(p, w)); p += n)
+		if ((p == list || p[-1] == ' ') && (p[n] == ' ' || !p[n]))
+			return true;
+	return false;
+}
+
+/* A field the op does not take is refused by name, with those it takes
+ * (a typo must not be dropped silently). Unknown ops pass: the caller
+ * names them. */
+static int check_keys(json_object *req, const char *op, struct agent_error *err)
+{
+	const char *keys = NULL;
+	json_object *lim;
+
+	for (size_t i = 0; i < ARRAY_SIZE(op_keys); i++)
+		if (!strcmp(op, op_keys[i].op))
+			keys = op_keys[i].keys;
+	if (!keys)
+		return 0;
+	json_object_object_foreach(req, k, v)
+	{
+		(void)v;
+		if (strcmp(k, "op") && !word_in(keys, k))
+			return agent_err_set(
+			    err, AGENT_ERR_INVALID, k,
+			    "unknown field '%.64s' for %s; it takes %s", k, op,
+			    keys[0] ? keys : "no other field");
+	}
+	if (!json_object_object_get_ex(req, "limits", &lim) ||
+	    !json_object_is_type(lim, json_type_object))
+		return 0;
+	json_object_object_foreach(lim, lk, lv)
+	{
+		(void)lv;
+		if (strcmp(lk, "memory_mib") && strcmp(lk, "pids"))
+			return agent_err_set(err, AGENT_ERR_INVALID, "limits",
+			                     "unknown field 'limits.%.64s'; "
+			                     "limits take memory_mib and pids",
+			                     lk);
+	}
+	return 0;
+}
+
 int agent_request_validate(json_object *req, struct agent_error *err)
 {
 	static const char *const named[] = {"start", "state", "logs", "delete"};
@@ -315,6 +379,8 @@ int agent_request_validate(json_object *req, struct agent_error *err)
 		return r;
 	json_object_object_get_ex(req, "op", &v);
 	op = json_object_get_string(v);
+	if ((r = check_keys(req, op, err)) < 0)
+		return r;
 	if (!strcmp(op, "ping") || !strcmp(op, "list"))
 		return 0;
 	for (i = 0; i < ARRAY_SIZE(named); i++)

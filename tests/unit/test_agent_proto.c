@@ -271,6 +271,15 @@ START_TEST(test_validate)
 	           "\"args\":[\"x\"],\"limits\":{\"pids\":\"many\"}}",
 	           "limits.pids");
 	ASSERT_BAD("{\"op\":\"kill\",\"name\":\"a\",\"signal\":99}", "signal");
+	/* Typos are refused by name, never dropped. */
+	ASSERT_BAD("{\"op\":\"create\",\"name\":\"c\",\"rootfs\":\"/r\","
+	           "\"args\":[\"x\"],\"argv\":[\"y\"]}",
+	           "argv");
+	ASSERT_BAD("{\"op\":\"create\",\"name\":\"c\",\"rootfs\":\"/r\","
+	           "\"args\":[\"x\"],\"limits\":{\"memory\":64}}",
+	           "limits");
+	ASSERT_BAD("{\"op\":\"ping\",\"name\":\"a\"}", "name");
+	ASSERT_BAD("{\"op\":\"kill\",\"name\":\"a\",\"sig\":9}", "sig");
 	ASSERT_BAD("{\"op\":\"exec\",\"name\":\"a\",\"args\":[\"ls\"],"
 	           "\"timeout_ms\":0}",
 	           "timeout_ms");
