@@ -203,6 +203,19 @@ static int call_agent(struct call *c, json_object *areq, json_object **resp)
 	return r;
 }
 
+/* A container whose start the agent refused is deleted again, so its name
+ * is free for a corrected request; the client hears the start's error. */
+static void withdraw(struct call *c)
+{
+	struct agent_error keep = c->err;
+	json_object *dreq = pod_agent_op("delete", c->cid), *dresp = NULL;
+
+	call_agent(c, dreq, &dresp);
+	json_object_put(dreq);
+	json_object_put(dresp);
+	c->err = keep;
+}
+
 static void call_run(void *arg)
 {
 	struct image_opts o = {.fs = IMAGE_FS_EXT4, .extra_mib = 16};
@@ -225,6 +238,8 @@ static void call_run(void *arg)
 	sreq = pod_agent_op("start", c->cid);
 	c->r = call_agent(c, sreq, &c->resp);
 	json_object_put(sreq);
+	if (c->r == -EREMOTEIO)
+		withdraw(c);
 }
 
 /* ---- back on the loop ---- */

@@ -37,6 +37,13 @@ api GET /v1/vms/pod/containers/c1/logs
 check "its output came back" [ "$(body .stdout)" = "hello from c1" ]
 api GET /v1/vms/pod/containers
 check "the list has it" [ "$(body 'map(.name)|join(",")')" = c1 ]
+# A command that cannot run: 400 naming args, and the name stays free.
+post_json /v1/vms/pod/containers "{\"name\":\"c2\",\"rootfs\":\"$T/bb.tar\",\"args\":[\"/bin/nonexist\"]}"
+check "a command that cannot run: 400 naming args" [ "$STATUS" = 400 -a "$(body .error.field)" = args ]
+post_json /v1/vms/pod/containers "{\"name\":\"c2\",\"rootfs\":\"$T/bb.tar\",\"args\":[\"true\"]}"
+check "the same name with a good command: 201" [ "$STATUS" = 201 ]
+post_json /v1/vms/pod/containers "{\"name\":\"c3\",\"rootfs\":\"$T/bb.tar\",\"argv\":[\"true\"]}"
+check "a misspelt field: 400 naming it" [ "$STATUS" = 400 -a "$(body .error.field)" = argv ]
 api GET /v1/vms/nope/containers
 check "unknown VM: 404" [ "$STATUS" = 404 ]
 # POSTs without a body: exec has nothing to run (400 naming args); the
