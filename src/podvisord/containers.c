@@ -496,6 +496,16 @@ void pod_containers_handle(struct api_request *req, struct pod *p)
 		                p->spec.name, pod_state_name(p->state));
 		return;
 	}
+	if (!p->spec.vsock &&
+	    !json_object_object_get_ex(p->spec.labels, POD_LABEL_AGENT, NULL)) {
+		api_reply_error(req, 409, API_E_CONFLICT, "vsock",
+		                "VM '%s' has no vsock, so no agent can answer "
+		                "in it: create it with \"vsock\": true (or, on "
+		                "a PVM host, label it \"%s\": \"unix:<agent "
+		                "socket>\")",
+		                p->spec.name, POD_LABEL_AGENT);
+		return;
+	}
 	if (cid && !agent_name_valid(cid)) {
 		api_reply_error(req, 404, API_E_NOT_FOUND, "cid",
 		                "no container '%.64s' (names are 1-63 of "

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "containers.h"
 #include "podvisor/numa.h"
 #include "podvisor/switch.h"
 #include "podvisor/util.h"
@@ -410,6 +411,14 @@ static int parse_labels(json_object *in, struct pod_spec *s,
 			return fail(e, field,
 			            "%s must be a string of at most 255 bytes",
 			            field);
+		if (!strcmp(key, POD_LABEL_AGENT) &&
+		    strncmp(json_object_get_string(val), "unix:/", 6) &&
+		    strncmp(json_object_get_string(val), "hvsock:/", 8))
+			return fail(e, field,
+			            "%s names the agent's address: "
+			            "unix:/path/to/agent.sock (or "
+			            "hvsock:/path:port), not '%.64s'",
+			            field, json_object_get_string(val));
 		json_object_object_add(
 		    s->labels, key,
 		    json_object_new_string(json_object_get_string(val)));

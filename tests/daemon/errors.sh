@@ -26,6 +26,8 @@ post_json /v1/vms '{"name":"p1","colour":"blue"}'
 check "400 names an unknown field" err 400 invalid_argument colour
 post_json /v1/vms '{"name":"bad name"}'
 check "400 names name" err 400 invalid_argument name
+post_json /v1/vms '{"name":"p1","labels":{"podvisor.io/agent":"/run/agent.sock"}}'
+check "400 names an agent label without unix:" err 400 invalid_argument "labels.podvisor.io/agent"
 post_json /v1/vms '{"name":'
 check "400 for a body that is not JSON" err 400 invalid_argument ""
 check "the log has the request line of a 400" \
@@ -46,6 +48,8 @@ check "409 for a duplicate name" err 409 conflict name
 check "p1 running" wait_state p1 running 10
 api POST /v1/vms/p1/resume
 check "409 to resume a running VM" err 409 conflict state
+post_json /v1/vms/p1/containers '{"name":"c1","rootfs":"/x","args":["true"]}'
+check "409 naming vsock for containers in a VM without one" err 409 conflict vsock
 check "the log names the VM of a 409" grep -q "POST /v1/vms/p1/resume .*: vm [0-9a-f]* (p1): 409" "$DLOG"
 
 head -c $((2 * 1024 * 1024)) /dev/zero | tr '\0' ' ' >"$T/big"
