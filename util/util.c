@@ -2,6 +2,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -100,4 +101,41 @@ uint64_t pv_now_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static size_t edit_distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), prev[64], cur[64];
+
+	if (la >= 63 || lb >= 63)
+		return 64;
+	for (size_t j = 0; j <= lb; j++)
+		prev[j] = j;
+	for (size_t i = 1; i <= la; i++) {
+		cur[0] = i;
+		for (size_t j = 1; j <= lb; j++) {
+			size_t sub = prev[j - 1] + (a[i - 1] != b[j - 1]);
+
+			cur[j] = MIN(MIN(prev[j] + 1, cur[j - 1] + 1), sub);
+		}
+		memcpy(prev, cur, sizeof(cur));
+	}
+	return prev[lb];
+}
+
+const char *pv_closest_word(const char *word, const char *const *known,
+                            size_t max_dist)
+{
+	const char *best = NULL;
+	size_t best_d = max_dist + 1;
+
+	for (size_t i = 0; known[i]; i++) {
+		size_t d = edit_distance(word, known[i]);
+
+		if (d < best_d) {
+			best_d = d;
+			best = known[i];
+		}
+	}
+	return best;
 }

@@ -96,49 +96,35 @@ static const char *cfg_type_name(json_object *v)
 	return json_type_to_name(json_object_get_type(v));
 }
 
-static size_t cfg_edit_distance(const char *a, const char *b)
-{
-	size_t la = strlen(a), lb = strlen(b), prev[64], cur[64];
-
-	if (la >= 63 || lb >= 63)
-		return 64;
-	for (size_t j = 0; j <= lb; j++)
-		prev[j] = j;
-	for (size_t i = 1; i <= la; i++) {
-		cur[0] = i;
-		for (size_t j = 1; j <= lb; j++) {
-			size_t sub = prev[j - 1] + (a[i - 1] != b[j - 1]);
-
-			cur[j] = MIN(MIN(prev[j] + 1, cur[j - 1] + 1), sub);
-		}
-		memcpy(prev, cur, sizeof(cur));
-	}
-	return prev[lb];
-}
-
 int cfg_unknown_key(struct vm_config_error *err, const char *where,
                     const char *key, const char *const *known)
 {
-	const char *best = NULL;
-	size_t best_d = 3; /* suggest only close names */
+	/* Flags whose JSON key is not the flag's name. */
+	static const char *const renamed[][2] = {
+	    {"memory", "memory_mib"},
+	    {"disk", "disks"},
+	    {"net", "nets"},
+	    {"vsock_cid", "vsock.guest_cid"},
+	    {"vsock_uds", "vsock.uds_path"},
+	    {"log_level", "the --log-level flag (it has no key)"},
+	};
+	const char *best = pv_closest_word(key, known, 2);
 
-	for (size_t i = 0; known[i]; i++) {
-		size_t d = cfg_edit_distance(key, known[i]);
-
-		if (d < best_d) {
-			best_d = d;
-			best = known[i];
-		}
-	}
+	for (size_t i = 0; !best && !*where && i < ARRAY_SIZE(renamed); i++)
+		if (!strcmp(key, renamed[i][0]))
+			best = renamed[i][1];
 	if (best)
 		return cfg_fail(err, key,
 		                "unknown field '%s'%s; did you mean "
 		                "'%s'?",
 		                key, where, best);
-	return cfg_fail(err, key,
-	                "unknown field '%s'%s; see podvisor-vmm "
-	                "--help for the fields",
-	                key, where);
+	char list[256] = "";
+
+	for (size_t i = 0; known[i]; i++)
+		snprintf(list + strlen(list), sizeof(list) - strlen(list),
+		         "%s%s", i ? " " : "", known[i]);
+	return cfg_fail(err, key, "unknown field '%s'%s; the fields are: %s",
+	                key, where, list);
 }
 
 int cfg_json_str(json_object *v, const char *field, char **dst,

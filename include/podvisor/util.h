@@ -51,4 +51,9 @@ int pv_parse_size(const char *s, uint64_t *out);
 /* Monotonic clock in nanoseconds. */
 uint64_t pv_now_ns(void);
 
+/* The word of known[] (NULL-terminated) closest to word by edit distance,
+ * if that distance is at most max_dist; else NULL. For "did you mean". */
+const char *pv_closest_word(const char *word, const char *const *known,
+                            size_t max_dist);
+
 #endif

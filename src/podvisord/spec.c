@@ -115,13 +115,30 @@ static int get_bool(json_object *obj, const char *key, const char *field,
 	return 0;
 }
 
-/* Rejects keys outside known[]; names the first unknown one. */
+/* What an operator may write for a top-level field, by habit. */
+static const char *renamed(const char *key)
+{
+	static const char *const names[][2] = {
+	    {"memory", "memory_mib"}, {"mem", "memory_mib"},
+	    {"cpus", "vcpus"},        {"disk", "disks"},
+	    {"net", "nets"},          {"label", "labels"},
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
+		if (!strcmp(key, names[i][0]))
+			return names[i][1];
+	return NULL;
+}
+
+/* Rejects keys outside known[]; names the first unknown one and the field
+ * it was probably meant to be. */
 static int check_keys(json_object *obj, const char *prefix,
                       const char *const *known, struct pod_spec_error *e)
 {
 	json_object_object_foreach(obj, key, val)
 	{
 		bool ok = false;
+		const char *best;
 		char field[64];
 
 		(void)val;
@@ -129,7 +146,14 @@ static int check_keys(json_object *obj, const char *prefix,
 			ok = ok || strcmp(*k, key) == 0;
 		if (ok)
 			continue;
+		best = pv_closest_word(key, known, 2);
 		snprintf(field, sizeof(field), "%s%s", prefix, key);
+		if (!*prefix && !best)
+			best = renamed(key);
+		if (best)
+			return fail(e, field,
+			            "unknown field '%s'; did you mean '%s%s'?",
+			            field, prefix, best);
 		return fail(
 		    e, field,
 		    "unknown field '%s'; remove it (see the spec fields "

@@ -137,7 +137,12 @@ START_TEST(test_unknown_field)
 	ck_assert_str_eq(err.message,
 	                 "unknown field 'vcpu'; did you mean 'vcpus'?");
 	ck_assert_int_eq(json_then_validate("{\"zzzzzzzz\":1}"), -EINVAL);
-	ck_error("zzzzzzzz", "see podvisor-vmm --help");
+	ck_error("zzzzzzzz", "the fields are: name kernel");
+	ck_error("zzzzzzzz", "numa_preferred");
+	ck_assert_int_eq(json_then_validate("{\"memory\":256}"), -EINVAL);
+	ck_error("memory", "did you mean 'memory_mib'?");
+	ck_assert_int_eq(json_then_validate("{\"vsock_cid\":3}"), -EINVAL);
+	ck_error("vsock_cid", "did you mean 'vsock.guest_cid'?");
 	ck_assert_int_eq(json_then_validate("{\"disks\":[{\"pth\":\"x\"}]}"),
 	                 -EINVAL);
 	ck_error("pth", "did you mean 'path'?");

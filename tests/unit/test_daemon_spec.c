@@ -130,6 +130,10 @@ START_TEST(test_every_field_error)
 	bad("{\"name\":\"-x\"}", "name");
 	bad("{\"name\":\"a b\"}", "name");
 	bad("{\"name\":\"p1\",\"bogus\":1}", "bogus");
+	bad("{\"name\":\"p1\",\"memory\":256}", "memory");
+	bad("{\"name\":\"p1\",\"vcpu\":2}", "vcpu");
+	bad("{\"name\":\"p1\",\"labels\":{\"podvisor.io/agent\":\"x\"}}",
+	    "labels.podvisor.io/agent");
 	bad("{\"name\":\"p1\",\"vcpus\":0}", "vcpus");
 	bad("{\"name\":\"p1\",\"vcpus\":65}", "vcpus");
 	bad("{\"name\":\"p1\",\"vcpus\":\"2\"}", "vcpus");
@@ -179,6 +183,25 @@ START_TEST(test_every_field_error)
 	bad("{\"name\":\"p1\",\"placement\":{\"dedicated\":\"yes\"}}",
 	    "placement.dedicated");
 	bad("{\"name\":\"p1\",\"placement\":{\"zone\":1}}", "placement.zone");
+}
+END_TEST
+
+START_TEST(test_unknown_field_suggests)
+{
+	struct pod_spec s;
+	struct pod_spec_error e;
+
+	ck_assert_int_eq(parse("{\"name\":\"p1\",\"memory\":256}", &s, &e),
+	                 -EINVAL);
+	ck_assert_msg(strstr(e.message, "did you mean 'memory_mib'?"), "%s",
+	              e.message);
+	ck_assert_int_eq(parse("{\"name\":\"p1\",\"vcpu\":2}", &s, &e),
+	                 -EINVAL);
+	ck_assert_msg(strstr(e.message, "did you mean 'vcpus'?"), "%s",
+	              e.message);
+	ck_assert_int_eq(parse("{\"name\":\"p1\",\"zzzzzz\":2}", &s, &e),
+	                 -EINVAL);
+	ck_assert_msg(strstr(e.message, "remove it"), "%s", e.message);
 }
 END_TEST
 
@@ -287,6 +310,7 @@ int main(void)
 	tcase_add_test(tc, test_minimal_spec_gets_defaults);
 	tcase_add_test(tc, test_full_spec_round_trips);
 	tcase_add_test(tc, test_every_field_error);
+	tcase_add_test(tc, test_unknown_field_suggests);
 	tcase_add_test(tc, test_no_kernel_anywhere);
 	tcase_add_test(tc, test_vmm_config_and_macs);
 	tcase_add_test(tc, test_vmm_config_with_placement);

@@ -7,6 +7,19 @@
 #include "podvisor/log.h"
 #include "podvisor/util.h"
 
+START_TEST(test_closest_word)
+{
+	static const char *const known[] = {"vcpus", "memory_mib", "disks",
+	                                    NULL};
+
+	ck_assert_str_eq(pv_closest_word("vcpu", known, 2), "vcpus");
+	ck_assert_str_eq(pv_closest_word("dsiks", known, 2), "disks");
+	ck_assert_ptr_null(pv_closest_word("memory", known, 2));
+	ck_assert_ptr_null(pv_closest_word("zzzzzz", known, 2));
+	ck_assert_str_eq(pv_closest_word("memory", known, 4), "memory_mib");
+}
+END_TEST
+
 START_TEST(test_parse_size_units)
 {
 	uint64_t v;
@@ -68,6 +81,7 @@ int main(void)
 	SRunner *sr;
 	int failed;
 
+	tcase_add_test(tc, test_closest_word);
 	tcase_add_test(tc, test_parse_size_units);
 	tcase_add_test(tc, test_parse_size_rejects);
 	tcase_add_test(tc, test_read_full_reports_eof);
