@@ -61,7 +61,8 @@ typedef void (*pod_released_fn)(struct pod *p, struct api_request *req);
  * The same on a worker thread, for DELETE: done(p, req) runs on the loop
  * afterwards; when the daemon exits first, req is answered 503 instead.
  * Returns 0, -ENOENT when p's agent is inside the VM (nothing to do), or
- * -errno when no worker took it (the caller may release the blocking way).
+ * -errno when no worker took it (the caller may release the blocking way):
+ * -ESHUTDOWN once the daemon's loop has ended and its pool is gone.
  */
 int pod_containers_release_async(struct pod *p, struct api_request *req,
                                  pod_released_fn done);

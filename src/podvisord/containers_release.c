@@ -106,6 +106,8 @@ int pod_containers_release_async(struct pod *p, struct api_request *req,
 	struct release *r;
 	int err;
 
+	if (!p->d->work)
+		return -ESHUTDOWN; /* daemon exit: the pool is gone */
 	r = calloc(1, sizeof(*r));
 	if (!r)
 		return -ENOMEM;

@@ -364,6 +364,9 @@ out:
 	 * so what still answers one only frees it. */
 	api_server_free(d->api);
 	work_pool_free(d->work);
+	/* Stops drained below may still finish a DELETE: without the pool
+	 * it releases the VM's containers the blocking way. */
+	d->work = NULL;
 	pod_vmm_stop_drain(d);
 	while (d->pods) /* the VMMs keep running; only our memory goes */
 		pod_destroy(d->pods);

@@ -6,7 +6,8 @@
 # own result. A client that hangs up on a slow exec leaves the daemon
 # healthy. A VMM that does not answer its stop (SIGSTOP) is killed after
 # the timeout while the loop keeps serving; a second stop or a DELETE of
-# the stopping VM gets 409.
+# the stopping VM gets 409. SIGTERM finishes the stops and DELETEs under
+# way, a pod's containers included.
 . "$(dirname "$0")/lib.sh"
 need_all
 SRC=${PODVISOR_SOURCE:?run through meson test}
@@ -143,4 +144,25 @@ STOPPED_VMM=
 start_daemon
 api GET /v1/vms/late
 check "after a restart the VM is stopped" [ "$(body .state)" = stopped ]
+
+# --- SIGTERM while a DELETE of a pod with a host-side agent waits ---
+post_json /v1/vms "{\"name\":\"gone\",\"labels\":{\"podvisor.io/agent\":\"unix:$T/agent.sock\"}}"
+check "a pod VM runs again" wait_state gone running 10
+STOPPED_VMM=$(body .pid)
+post_json /v1/vms/gone/containers "{\"name\":\"c2\",\"rootfs\":\"$T/bb.tar\",\"args\":[\"sleep\",\"300\"]}"
+check "its container starts: 201" [ "$STATUS" = 201 ]
+kill -STOP "$STOPPED_VMM"
+curl -s -o /dev/null --max-time 30 --unix-socket "$SOCK" -X DELETE \
+	http://localhost/v1/vms/gone &
+SPID=$!
+sleep 0.3
+check "SIGTERM during the DELETE: podvisord exits 0" stop_daemon
+wait "$SPID"
+check "the VMM is gone" dead "$STOPPED_VMM"
+STOPPED_VMM=
+check "the container went with the VM" \
+	grep -q "container c2 deleted with the VM" "$DLOG"
+start_daemon
+api GET /v1/vms/gone
+check "after a restart the VM is gone: 404" [ "$STATUS" = 404 ]
 finish
