@@ -315,10 +315,20 @@ static void call_discard(void *arg)
 	call_free(c);
 }
 
+/* A call that waited behind others of its VM: the VM is gone, so the
+ * agent need not be asked (call_done() answers 404). */
+static bool call_skip(void *arg)
+{
+	struct call *c = arg;
+
+	return !pod_find(c->d, c->pod_id);
+}
+
 static const struct work_ops call_ops = {
     .run = call_run,
     .done = call_done,
     .discard = call_discard,
+    .skip = call_skip,
 };
 
 /* Hands c to a worker and defers the reply; replies 503 when it cannot. */

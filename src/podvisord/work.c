@@ -201,8 +201,29 @@ static int busy_slot(struct work_pool *wp, const char *key)
 	return -1;
 }
 
+/* Starts j, which waited for its key; false when it did not run (it got
+ * its done() instead: skipped, or no thread). The key stays busy through
+ * that done(), so a job it submits for the key waits its turn. */
+static bool start_waiting(struct work_pool *wp, struct work_job *j, int slot)
+{
+	const struct work_ops *ops = j->ops;
+	void *arg = j->arg;
+
+	if (slot >= 0)
+		snprintf(wp->busy[slot], WORK_KEY_MAX, "%s", j->key);
+	if (ops->skip && ops->skip(arg))
+		free(j);
+	else if (start(j) == 0)
+		return true;
+	/* j is freed; its owner still has to answer */
+	ops->done(arg);
+	if (slot >= 0)
+		wp->busy[slot][0] = '\0';
+	return false;
+}
+
 /* A job of key is done: the oldest job waiting for key starts (one that
- * cannot start gets its done() without run()). */
+ * is skipped or cannot start gets its done() without run()). */
 static void start_next(struct work_pool *wp, const char *key)
 {
 	struct work_job **pp, *j;
@@ -216,20 +237,12 @@ static void start_next(struct work_pool *wp, const char *key)
 			pp = &j->next;
 			continue;
 		}
-		const struct work_ops *ops = j->ops;
-		void *arg = j->arg;
-
 		*pp = j->next;
 		wp->nr_queued--;
 		j->next = NULL;
-		if (slot >= 0)
-			snprintf(wp->busy[slot], WORK_KEY_MAX, "%s", key);
-		if (start(j) == 0)
+		if (start_waiting(wp, j, slot))
 			return;
-		/* start() freed j; its owner still has to answer */
-		if (slot >= 0)
-			wp->busy[slot][0] = '\0';
-		ops->done(arg);
+		pp = &wp->queued; /* done() may have queued more */
 	}
 }
 

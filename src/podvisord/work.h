@@ -11,6 +11,8 @@
 #ifndef PODVISORD_WORK_H
 #define PODVISORD_WORK_H
 
+#include <stdbool.h>
+
 struct event_base;
 struct work_pool;
 
@@ -29,6 +31,10 @@ struct work_ops {
 	/* Instead of done() when the pool is freed first: frees arg, on any
 	 * thread, touching nothing else. */
 	void (*discard)(void *arg);
+	/* Optional, on the loop thread when a job that waited for its key
+	 * gets its turn: true gives it done() without run(), as when the
+	 * object it works for has gone meanwhile. */
+	bool (*skip)(void *arg);
 };
 
 int work_pool_new(struct event_base *base, struct work_pool **out);

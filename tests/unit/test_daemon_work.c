@@ -2,8 +2,8 @@
 /*
  * podvisord's worker pool (src/podvisord/work.c): completions come back on
  * the loop thread, jobs of one key run one at a time and in order, other
- * keys run meanwhile, the bound says -EAGAIN, and a pool freed with jobs
- * still running discards them.
+ * keys run meanwhile, the bound says -EAGAIN, a pool freed with jobs
+ * still running discards them, and a waiting job can be skipped.
  */
 #include <check.h>
 #include <errno.h>
@@ -165,6 +165,45 @@ START_TEST(test_free_discards)
 }
 END_TEST
 
+/* Jobs named "s..." are skipped when their turn comes. */
+static bool job_skip(void *arg)
+{
+	const struct job *j = arg;
+
+	return j->name[0] == 's';
+}
+
+static const struct work_ops skip_ops = {
+    .run = job_run,
+    .done = job_done,
+    .discard = job_discard,
+    .skip = job_skip,
+};
+
+START_TEST(test_skip_waiting)
+{
+	struct event_base *base = event_base_new();
+	struct work_pool *wp = NULL;
+	struct job a1 = {.name = "a1", .sleep_ms = 60},
+	           s2 = {.name = "s2", .sleep_ms = 10},
+	           a3 = {.name = "a3", .sleep_ms = 10};
+
+	reset();
+	ck_assert_int_eq(work_pool_new(base, &wp), 0);
+	ck_assert_int_eq(work_submit_keyed(wp, "a", &skip_ops, &a1), 0);
+	ck_assert_int_eq(work_submit_keyed(wp, "a", &skip_ops, &s2), 0);
+	ck_assert_int_eq(work_submit_keyed(wp, "a", &skip_ops, &a3), 0);
+	run_until(base, 3);
+	/* s2 got its done() in its turn without running; a3 ran after. */
+	ck_assert_str_eq(order, "a1s2a3");
+	ck_assert_uint_eq(s2.start_ns, 0);
+	ck_assert(a3.start_ns >= a1.end_ns);
+	ck_assert_uint_eq(work_in_flight(wp), 0);
+	work_pool_free(wp);
+	event_base_free(base);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("daemon_work");
@@ -175,6 +214,7 @@ int main(void)
 	tcase_add_test(tc, test_keys_serialise);
 	tcase_add_test(tc, test_bound);
 	tcase_add_test(tc, test_free_discards);
+	tcase_add_test(tc, test_skip_waiting);
 	tcase_set_timeout(tc, 20);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
