@@ -11,6 +11,7 @@
 #include <ftw.h>
 #include <limits.h>
 #include <openssl/evp.h>
+#include <signal.h>
 #include <spawn.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -565,6 +566,8 @@ static const char *find_tool(const char *name, char *buf, size_t len)
 static int run_tool(struct ctx *c, char *const argv[])
 {
 	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t attr;
+	sigset_t none, all;
 	char out[4096], *last;
 	size_t n = 0;
 	ssize_t k;
@@ -576,7 +579,17 @@ static int run_tool(struct ctx *c, char *const argv[])
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_adddup2(&fa, p[1], 1);
 	posix_spawn_file_actions_adddup2(&fa, p[1], 2);
-	r = posix_spawn(&pid, argv[0], &fa, NULL, argv, environ);
+	/* Worker threads block every signal; the tool starts with none
+	 * blocked and default actions, as it would from a shell. */
+	posix_spawnattr_init(&attr);
+	sigemptyset(&none);
+	sigfillset(&all);
+	posix_spawnattr_setsigmask(&attr, &none);
+	posix_spawnattr_setsigdefault(&attr, &all);
+	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK |
+	                                    POSIX_SPAWN_SETSIGDEF);
+	r = posix_spawn(&pid, argv[0], &fa, &attr, argv, environ);
+	posix_spawnattr_destroy(&attr);
 	posix_spawn_file_actions_destroy(&fa);
 	close(p[1]);
 	if (r != 0) {
