@@ -27,6 +27,7 @@
 #include "podvisor/api.h"
 #include "podvisor/log.h"
 #include "podvisor/util.h"
+#include "podvisor/util.h"
 
 static const char *method_name(enum evhttp_cmd_type cmd)
 {
@@ -173,6 +174,22 @@ static bool request_body(struct api_request *req)
 	return true;
 }
 
+/* The methods path takes, e.g. "GET or DELETE", for a 405. */
+static void allowed_methods(const struct api_server *srv, const char *path,
+                            char *buf, size_t size)
+{
+	static const char *const methods[] = {"GET", "POST", "PUT", "DELETE"};
+	const struct api_route *route;
+	struct api_params params;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < ARRAY_SIZE(methods); i++)
+		if (api_route_match(srv->routes, srv->nr, methods[i], path,
+		                    &route, &params) == 0)
+			snprintf(buf + strlen(buf), size - strlen(buf), "%s%s",
+			         buf[0] ? " or " : "", methods[i]);
+}
+
 static bool request_route(struct api_request *req)
 {
 	struct api_server *srv = req->srv;
@@ -180,9 +197,12 @@ static bool request_route(struct api_request *req)
 	                        &req->route, &req->params);
 
 	if (r == -EOPNOTSUPP) {
+		char allowed[64];
+
+		allowed_methods(srv, req->path, allowed, sizeof(allowed));
 		api_reply_error(req, 405, API_E_METHOD, NULL,
-		                "%s is not allowed on %s", req->method,
-		                req->path);
+		                "%s is not allowed on %s; use %s", req->method,
+		                req->path, allowed);
 		return false;
 	}
 	if (r < 0) {

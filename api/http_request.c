@@ -101,6 +101,24 @@ const char *api_request_query(const struct api_request *req, const char *name)
 	return evhttp_find_header(&r->query, name);
 }
 
+const char *api_request_query_unknown(const struct api_request *req,
+                                      const char *const *known)
+{
+	const struct evkeyval *kv;
+
+	api_request_query(req, ""); /* parses the query once */
+	TAILQ_FOREACH(kv, &req->query, next)
+	{
+		const char *const *k = known;
+
+		while (*k && strcmp(*k, kv->key))
+			k++;
+		if (!*k)
+			return kv->key;
+	}
+	return NULL;
+}
+
 struct json_object *api_request_json(const struct api_request *req)
 {
 	return req->json;

@@ -102,6 +102,9 @@ const char *api_request_path(const struct api_request *req);
 const char *api_request_param(const struct api_request *req, const char *name);
 /* Query parameter value (decoded), or NULL. */
 const char *api_request_query(const struct api_request *req, const char *name);
+/* The first query parameter not in known[] (NULL-terminated), or NULL. */
+const char *api_request_query_unknown(const struct api_request *req,
+                                      const char *const *known);
 /* Parsed body, or NULL when the body was empty. Owned by the request. */
 struct json_object *api_request_json(const struct api_request *req);
 /* Peer credentials taken with SO_PEERCRED when the request came in. */

@@ -72,8 +72,17 @@ static void h_list(struct api_request *req, void *ctx)
 	struct daemon *d = ctx;
 	const char *state = api_request_query(req, "state");
 	const char *label = api_request_query(req, "label");
+	static const char *const known[] = {"state", "label", NULL};
+	const char *other = api_request_query_unknown(req, known);
 	json_object *arr, *o;
 
+	if (other) {
+		api_reply_error(req, 400, API_E_INVALID, other,
+		                "unknown query parameter '%.64s': GET /v1/vms "
+		                "filters by state= and label=KEY=VALUE",
+		                other);
+		return;
+	}
 	if (state && pod_state_parse(state) < 0) {
 		api_reply_error(req, 400, API_E_INVALID, "state",
 		                "state '%s' is not one of creating, running, "

@@ -40,6 +40,9 @@ api GET /v1/nothing
 check "404 for an unknown path" err 404 not_found ""
 api PUT /v1/vms
 check "405 for a known path with another method" err 405 method_not_allowed ""
+check "the 405 names the methods to use" grep -q "use GET or POST" <(body .error.message)
+api GET '/v1/vms?lable=app=fw'
+check "400 names an unknown query parameter" err 400 invalid_argument lable
 
 post_json /v1/vms '{"name":"p1"}'
 check "p1 created" [ "$STATUS" = 201 ]

@@ -295,6 +295,9 @@ START_TEST(test_live_errors)
 	                 0);
 	ck_assert_int_eq(status, 405);
 	ck_assert_str_eq(err_code(j), "method_not_allowed");
+	ck_assert_msg(strstr(json_object_to_json_string(j), "use GET or POST"),
+	              "405 does not name the methods: %s",
+	              json_object_to_json_string(j));
 	json_object_put(j);
 
 	ck_assert_int_eq(api_client_request(sock_path, "POST", "/v1/vms/a",
