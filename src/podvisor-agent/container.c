@@ -59,7 +59,7 @@ static struct ctr *find_or_err(json_object *req, struct agent_error *err)
 
 	if (!c)
 		agent_err_set(err, AGENT_ERR_NOT_FOUND, "name",
-		              "no container named '%s' (op list shows them)",
+		              "no container named '%s' in this pod",
 		              req_name(req));
 	return c;
 }
