@@ -328,6 +328,12 @@ static int nofit(const struct numa_placer *p, const struct numa_spec *s,
 		            p->topo->nr_nodes > 1
 		        ? " (allow_span would let it span nodes)"
 		        : "");
+	if (err && s->cpus != NUMA_CPUS_DEDICATED)
+		snprintf(err->message + strlen(err->message),
+		         sizeof(err->message) - strlen(err->message),
+		         " (shared vCPUs may number %u per pool CPU: the "
+		         "daemon's vCPU overcommit)",
+		         p->overcommit);
 	return -ENOSPC;
 }
 

@@ -340,6 +340,13 @@ START_TEST(test_nofit_507_content)
 	s.numa_node = 1;
 	ck_assert_int_eq(numa_place_vm(pl, "fat", &s, NULL, &err), -ENOSPC);
 	ck_assert_ptr_nonnull(strstr(err.message, "node 1 has 3814 MiB free"));
+
+	/* shared: more vCPUs than the pool takes names the overcommit */
+	numa_spec_init(&s, 64, 16);
+	s.cpus = NUMA_CPUS_SHARED;
+	ck_assert_int_eq(numa_place_vm(pl, "wide", &s, NULL, &err), -ENOSPC);
+	ck_assert_msg(strstr(err.message, "vCPU overcommit"), "%s",
+	              err.message);
 	teardown();
 }
 END_TEST
