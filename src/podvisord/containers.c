@@ -340,10 +340,8 @@ static void submit(struct api_request *req, struct pod *p, struct call *c)
 	c->req = req;
 	snprintf(c->pod_id, sizeof(c->pod_id), "%s", p->id);
 	snprintf(c->pod_name, sizeof(c->pod_name), "%s", p->spec.name);
-	pod_agent_addr(p, c->addr, sizeof(c->addr));
-	/* One call at a time per VM, as a user would make them: the agent
-	 * serves others while an exec runs, but deleting the container under
-	 * that exec wedges it. */
+	/* One call at a time per VM, in the order they came: a DELETE of a
+	 * container after an exec in it runs after that exec. */
 	r = work_submit_keyed(p->d->work, p->id, &call_ops, c);
 	if (r == 0) {
 		api_request_defer(req);
@@ -370,11 +368,10 @@ static void prepare_rootfs(struct pod *p, struct call *c)
 {
 	const char *rootfs =
 	    json_object_get_string(json_object_object_get(c->areq, "rootfs"));
-	char addr[PATH_MAX + 16], disk[PATH_MAX];
+	char disk[PATH_MAX];
 	struct stat st;
 
-	pod_agent_addr(p, addr, sizeof(addr));
-	if (strncmp(addr, "unix:", 5)) {
+	if (strncmp(c->addr, "unix:", 5)) {
 		guest_rootfs(p, c->areq, rootfs);
 		return;
 	}
@@ -443,6 +440,7 @@ static void start_call(struct api_request *req, struct pod *p,
 		                "out of memory");
 		return;
 	}
+	pod_agent_addr(p, c->addr, sizeof(c->addr));
 	if (!strcmp(op, "create"))
 		prepare_rootfs(p, c);
 	submit(req, p, c);
