@@ -10,23 +10,11 @@
 # way, a pod's containers included.
 . "$(dirname "$0")/lib.sh"
 need_all
-SRC=${PODVISOR_SOURCE:?run through meson test}
-AGENT=$BUILD/src/podvisor-agent/podvisor-agent
-[ "$(id -u)" = 0 ] || skip "needs root (the agent makes namespaces and mounts)"
-[ -x "$AGENT" ] || skip "needs podvisor-agent ($AGENT not built)"
-grep -qw overlay /proc/filesystems || skip "needs overlayfs"
-[ -e /dev/loop-control ] || skip "needs loop devices"
-bash "$SRC/scripts/build-container-image.sh" "$T/bb.tar" >/dev/null 2>&1 ||
-	skip "scripts/build-container-image.sh could not build the image here"
-
-"$AGENT" --listen "unix:$T/agent.sock" --state-dir "$T/agent" \
-	2>"$T/agent.log" &
-APID=$!
+start_host_agent
 STOPPED_VMM=
 trap '[ -n "$STOPPED_VMM" ] && kill -CONT "$STOPPED_VMM" 2>/dev/null
-	kill "$APID" 2>/dev/null; wait "$APID" 2>/dev/null; cleanup' EXIT
+	cleanup' EXIT
 start_daemon
-for _ in $(seq 50); do [ -S "$T/agent.sock" ] && break; sleep 0.1; done
 
 # timed METHOD URI [curl args...]: STATUS, TIME (seconds), body in $T/tbody.
 timed() {

@@ -6,21 +6,8 @@
 # output and exit code 3 come back; deleting the VM leaves nothing behind.
 . "$(dirname "$0")/lib.sh"
 need_all
-SRC=${PODVISOR_SOURCE:?run through meson test}
-AGENT=$BUILD/src/podvisor-agent/podvisor-agent
-[ "$(id -u)" = 0 ] || skip "needs root (the agent makes namespaces and mounts)"
-[ -x "$AGENT" ] || skip "needs podvisor-agent ($AGENT not built)"
-grep -qw overlay /proc/filesystems || skip "needs overlayfs"
-[ -e /dev/loop-control ] || skip "needs loop devices"
-bash "$SRC/scripts/build-container-image.sh" "$T/bb.tar" >/dev/null 2>&1 ||
-	skip "scripts/build-container-image.sh could not build the image here"
-
-"$AGENT" --listen "unix:$T/agent.sock" --state-dir "$T/agent" \
-	2>"$T/agent.log" &
-APID=$!
-trap 'kill "$APID" 2>/dev/null; wait "$APID" 2>/dev/null; cleanup' EXIT
+start_host_agent
 start_daemon
-for _ in $(seq 50); do [ -S "$T/agent.sock" ] && break; sleep 0.1; done
 
 post_json /v1/vms "{\"name\":\"pod\",\"labels\":{\"podvisor.io/agent\":\"unix:$T/agent.sock\"}}"
 ID=$(body .id)

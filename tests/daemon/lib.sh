@@ -16,6 +16,7 @@ T=$(mktemp -d /tmp/pv-daemon.XXXXXX)
 SOCK=$T/api.sock
 DLOG=$T/daemon.log
 DPID=
+APID=
 STATUS=
 ERRORS=0
 
@@ -50,6 +51,10 @@ kill_our_vmms() {
 }
 
 cleanup() {
+	if [ -n "$APID" ]; then
+		kill "$APID" 2>/dev/null
+		wait "$APID" 2>/dev/null
+	fi
 	if [ -n "$DPID" ]; then
 		kill "$DPID" 2>/dev/null
 		wait "$DPID" 2>/dev/null
@@ -62,6 +67,25 @@ cleanup() {
 	rm -rf "$T"
 }
 trap cleanup EXIT
+
+# A host-side podvisor-agent (as on PVM hosts, where guest userspace
+# cannot run) on $T/agent.sock, pid APID, and a busybox image at $T/bb.tar;
+# skips where containers cannot run.
+start_host_agent() {
+	local agent=$BUILD/src/podvisor-agent/podvisor-agent
+	local src=${PODVISOR_SOURCE:?run through meson test}
+
+	[ "$(id -u)" = 0 ] || skip "needs root (the agent makes namespaces and mounts)"
+	[ -x "$agent" ] || skip "needs podvisor-agent ($agent not built)"
+	grep -qw overlay /proc/filesystems || skip "needs overlayfs"
+	[ -e /dev/loop-control ] || skip "needs loop devices"
+	bash "$src/scripts/build-container-image.sh" "$T/bb.tar" >/dev/null 2>&1 ||
+		skip "scripts/build-container-image.sh could not build the image here"
+	"$agent" --listen "unix:$T/agent.sock" --state-dir "$T/agent" \
+		2>"$T/agent.log" &
+	APID=$!
+	for _ in $(seq 50); do [ -S "$T/agent.sock" ] && break; sleep 0.1; done
+}
 
 ok() { echo "ok - $*"; }
 bad() {
