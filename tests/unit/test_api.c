@@ -4,7 +4,6 @@
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,9 +11,9 @@
 #include <unistd.h>
 
 #include <event2/event.h>
-#include <event2/thread.h>
 #include <json-c/json.h>
 
+#include "live_server.h"
 #include "podvisor/api.h"
 
 static void h_nop(struct api_request *req, void *ctx)
@@ -172,57 +171,17 @@ static const struct api_route live_routes[] = {
     {"GET", "/v1/silent", h_silent, false},
 };
 
-static struct event_base *base;
-static struct api_server *srv;
-static pthread_t loop_thread;
-static char sock_path[64];
-
-static volatile int loop_stop;
-static struct event *tick;
-
-static void on_tick(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	(void)arg;
-}
-
-/* A break requested before the loop starts would be lost, so the loop
- * wakes up every few ms and checks a flag instead. */
-static void *loop_main(void *arg)
-{
-	(void)arg;
-	while (!loop_stop)
-		event_base_loop(base, EVLOOP_ONCE);
-	return NULL;
-}
+static struct live_server ls;
 
 static void live_setup(void)
 {
-	ck_assert_int_eq(evthread_use_pthreads(), 0);
-	snprintf(sock_path, sizeof(sock_path), "/tmp/pv-test-api-%d.sock",
-	         (int)getpid());
-	unlink(sock_path);
-	base = event_base_new();
-	ck_assert_ptr_nonnull(base);
-	ck_assert_int_eq(
-	    api_server_new(base, sock_path, 0660, live_routes, 4, NULL, &srv),
-	    0);
-	loop_stop = 0;
-	tick = event_new(base, -1, EV_PERSIST, on_tick, NULL);
-	event_add(tick, &(struct timeval){0, 5000});
-	ck_assert_int_eq(pthread_create(&loop_thread, NULL, loop_main, NULL),
-	                 0);
+	live_server_start(&ls, "api", live_routes, 4);
 }
 
 static void live_teardown(void)
 {
-	loop_stop = 1;
-	pthread_join(loop_thread, NULL);
-	event_free(tick);
-	api_server_free(srv);
-	event_base_free(base);
-	ck_assert_int_eq(access(sock_path, F_OK), -1);
+	live_server_free(&ls);
+	ck_assert_int_eq(access(ls.sock_path, F_OK), -1);
 }
 
 static const char *err_code(struct json_object *j)
@@ -241,9 +200,9 @@ START_TEST(test_live_get_with_creds)
 	struct stat st;
 	int status = 0;
 
-	ck_assert_int_eq(stat(sock_path, &st), 0);
+	ck_assert_int_eq(stat(ls.sock_path, &st), 0);
 	ck_assert_uint_eq(st.st_mode & 0777, 0660);
-	ck_assert_int_eq(api_client_request(sock_path, "GET",
+	ck_assert_int_eq(api_client_request(ls.sock_path, "GET",
 	                                    "/v1/vms/p%201?wait=yes", NULL,
 	                                    &status, &j),
 	                 0);
@@ -267,7 +226,7 @@ START_TEST(test_live_post_body)
 	struct json_object *j = NULL, *b, *v;
 	int status = 0;
 
-	ck_assert_int_eq(api_client_request(sock_path, "POST", "/v1/vms/x",
+	ck_assert_int_eq(api_client_request(ls.sock_path, "POST", "/v1/vms/x",
 	                                    "{\"vcpus\": 2}", &status, &j),
 	                 0);
 	ck_assert_int_eq(status, 200);
@@ -284,13 +243,13 @@ START_TEST(test_live_errors)
 	int status = 0;
 
 	ck_assert_int_eq(
-	    api_client_request(sock_path, "GET", "/nope", NULL, &status, &j),
+	    api_client_request(ls.sock_path, "GET", "/nope", NULL, &status, &j),
 	    0);
 	ck_assert_int_eq(status, 404);
 	ck_assert_str_eq(err_code(j), "not_found");
 	json_object_put(j);
 
-	ck_assert_int_eq(api_client_request(sock_path, "DELETE", "/v1/vms/a",
+	ck_assert_int_eq(api_client_request(ls.sock_path, "DELETE", "/v1/vms/a",
 	                                    NULL, &status, &j),
 	                 0);
 	ck_assert_int_eq(status, 405);
@@ -300,28 +259,28 @@ START_TEST(test_live_errors)
 	              json_object_to_json_string(j));
 	json_object_put(j);
 
-	ck_assert_int_eq(api_client_request(sock_path, "POST", "/v1/vms/a",
+	ck_assert_int_eq(api_client_request(ls.sock_path, "POST", "/v1/vms/a",
 	                                    "{\"vcpus\": ", &status, &j),
 	                 0);
 	ck_assert_int_eq(status, 400);
 	ck_assert_str_eq(err_code(j), "invalid_argument");
 	json_object_put(j);
 
-	ck_assert_int_eq(api_client_request(sock_path, "POST", "/v1/vms/a",
+	ck_assert_int_eq(api_client_request(ls.sock_path, "POST", "/v1/vms/a",
 	                                    "{} trailing", &status, &j),
 	                 0);
 	ck_assert_int_eq(status, 400);
 	json_object_put(j);
 
-	ck_assert_int_eq(api_client_request(sock_path, "POST", "/v1/vms/a/dup",
-	                                    NULL, &status, &j),
+	ck_assert_int_eq(api_client_request(ls.sock_path, "POST",
+	                                    "/v1/vms/a/dup", NULL, &status, &j),
 	                 0);
 	ck_assert_int_eq(status, 409);
 	ck_assert_str_eq(err_code(j), "conflict");
 	json_object_put(j);
 
 	/* A handler that forgets to answer still yields one reply. */
-	ck_assert_int_eq(api_client_request(sock_path, "GET", "/v1/silent",
+	ck_assert_int_eq(api_client_request(ls.sock_path, "GET", "/v1/silent",
 	                                    NULL, &status, &j),
 	                 0);
 	ck_assert_int_eq(status, 500);
@@ -340,8 +299,8 @@ START_TEST(test_live_body_too_large)
 	big[0] = '"';
 	big[n - 1] = '"';
 	big[n] = '\0';
-	ck_assert_int_eq(api_client_request(sock_path, "POST", "/v1/vms/a", big,
-	                                    &status, &j),
+	ck_assert_int_eq(api_client_request(ls.sock_path, "POST", "/v1/vms/a",
+	                                    big, &status, &j),
 	                 0);
 	ck_assert_int_eq(status, 413);
 	ck_assert_str_eq(err_code(j), "body_too_large");
@@ -372,7 +331,7 @@ START_TEST(test_live_wrong_content_type)
 	char buf[4096];
 	size_t got = 0;
 	ssize_t n;
-	int fd = raw_connect(sock_path);
+	int fd = raw_connect(ls.sock_path);
 
 	ck_assert_int_eq(write(fd, req, sizeof(req) - 1), sizeof(req) - 1);
 	while ((n = read(fd, buf + got, sizeof(buf) - 1 - got)) > 0)
@@ -392,9 +351,9 @@ START_TEST(test_socket_in_use_is_refused)
 
 	/* The live server from the fixture is still accepting. */
 	ck_assert_int_eq(
-	    api_server_new(b2, sock_path, 0600, live_routes, 4, NULL, &s2),
+	    api_server_new(b2, ls.sock_path, 0600, live_routes, 4, NULL, &s2),
 	    -EADDRINUSE);
-	ck_assert_int_eq(access(sock_path, F_OK), 0);
+	ck_assert_int_eq(access(ls.sock_path, F_OK), 0);
 	event_base_free(b2);
 }
 END_TEST

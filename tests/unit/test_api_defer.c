@@ -5,7 +5,6 @@
  * answer, and a server freed while a reply is still deferred.
  */
 #include <check.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,17 +13,12 @@
 #include <unistd.h>
 
 #include <event2/event.h>
-#include <event2/thread.h>
 #include <json-c/json.h>
 
+#include "live_server.h"
 #include "podvisor/api.h"
 
-static struct event_base *base;
-static struct api_server *srv;
-static pthread_t loop_thread;
-static char sock_path[64];
-static volatile int loop_stop;
-static struct event *tick;
+static struct live_server ls;
 
 /* Loop thread only, but read by the test once later_done is set. */
 static struct api_request *later_req;
@@ -56,7 +50,7 @@ static void h_later(struct api_request *req, void *ctx)
 
 	(void)ctx;
 	later_req = api_request_defer(req);
-	event_base_once(base, -1, EV_TIMEOUT, on_later, NULL, &tv);
+	event_base_once(ls.base, -1, EV_TIMEOUT, on_later, NULL, &tv);
 }
 
 static void h_now(struct api_request *req, void *ctx)
@@ -70,53 +64,16 @@ static const struct api_route routes[] = {
     {"GET", "/v1/now", h_now, false},
 };
 
-static void on_tick(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	(void)arg;
-}
-
-static void *loop_main(void *arg)
-{
-	(void)arg;
-	while (!loop_stop)
-		event_base_loop(base, EVLOOP_ONCE);
-	return NULL;
-}
-
 static void setup(void)
 {
-	ck_assert_int_eq(evthread_use_pthreads(), 0);
-	snprintf(sock_path, sizeof(sock_path), "/tmp/pv-test-defer-%d.sock",
-	         (int)getpid());
-	unlink(sock_path);
-	base = event_base_new();
-	ck_assert_ptr_nonnull(base);
-	ck_assert_int_eq(
-	    api_server_new(base, sock_path, 0660, routes, 2, NULL, &srv), 0);
-	loop_stop = 0;
 	later_done = 0;
 	later_gone = -1;
-	tick = event_new(base, -1, EV_PERSIST, on_tick, NULL);
-	event_add(tick, &(struct timeval){0, 5000});
-	ck_assert_int_eq(pthread_create(&loop_thread, NULL, loop_main, NULL),
-	                 0);
-}
-
-static void stop_loop(void)
-{
-	loop_stop = 1;
-	pthread_join(loop_thread, NULL);
+	live_server_start(&ls, "defer", routes, 2);
 }
 
 static void teardown(void)
 {
-	if (!loop_stop)
-		stop_loop();
-	event_free(tick);
-	api_server_free(srv);
-	event_base_free(base);
+	live_server_free(&ls);
 }
 
 static void wait_later(void)
@@ -133,7 +90,7 @@ static int send_raw(const char *uri)
 	char req[128];
 	int fd = socket(AF_UNIX, SOCK_STREAM, 0), n;
 
-	strcpy(sa.sun_path, sock_path);
+	strcpy(sa.sun_path, ls.sock_path);
 	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
 	n = snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: x\r\n\r\n",
 	             uri);
@@ -146,7 +103,7 @@ START_TEST(test_deferred_reply_arrives)
 	struct json_object *j = NULL, *v;
 	int status = 0;
 
-	ck_assert_int_eq(api_client_request(sock_path, "GET", "/v1/later/50",
+	ck_assert_int_eq(api_client_request(ls.sock_path, "GET", "/v1/later/50",
 	                                    NULL, &status, &j),
 	                 0);
 	ck_assert_int_eq(status, 200);
@@ -166,8 +123,8 @@ START_TEST(test_loop_serves_while_deferred)
 	ssize_t n;
 
 	/* The deferred request does not hold up another client. */
-	ck_assert_int_eq(api_client_request(sock_path, "GET", "/v1/now", NULL,
-	                                    &status, NULL),
+	ck_assert_int_eq(api_client_request(ls.sock_path, "GET", "/v1/now",
+	                                    NULL, &status, NULL),
 	                 0);
 	ck_assert_int_eq(status, 200);
 	ck_assert(!later_done);
@@ -187,8 +144,8 @@ START_TEST(test_client_hangs_up)
 	close(fd);
 	wait_later();
 	ck_assert_int_eq(later_gone, 1);
-	ck_assert_int_eq(api_client_request(sock_path, "GET", "/v1/now", NULL,
-	                                    &status, NULL),
+	ck_assert_int_eq(api_client_request(ls.sock_path, "GET", "/v1/now",
+	                                    NULL, &status, NULL),
 	                 0);
 	ck_assert_int_eq(status, 200);
 }
@@ -201,9 +158,9 @@ START_TEST(test_server_freed_while_deferred)
 	for (int i = 0; i < 400 && !later_req; i++)
 		usleep(5000);
 	ck_assert_ptr_nonnull(later_req);
-	stop_loop();
-	api_server_free(srv);
-	srv = NULL;
+	live_server_stop_loop(&ls);
+	api_server_free(ls.srv);
+	ls.srv = NULL;
 	/* Every deferred request counts as hung up; the reply frees it. */
 	on_later(-1, 0, NULL);
 	ck_assert_int_eq(later_gone, 1);
