@@ -6,55 +6,13 @@
 # exec, isolation between two containers, and that nothing is left behind.
 set -uo pipefail
 
-skip() { echo "SKIP: $*"; exit 77; }
-[ "$(id -u)" -eq 0 ] || skip "needs root (namespaces, cgroups, mounts)"
-grep -qw overlay /proc/filesystems || skip "overlayfs is not available"
+. "$(dirname "$0")/lib.sh" test
 if ! grep -qw memory /sys/fs/cgroup/cgroup.controllers 2>/dev/null &&
 	! grep -qw memory /sys/fs/cgroup/unified/cgroup.controllers 2>/dev/null &&
 	[ ! -e /sys/fs/cgroup/memory/tasks ]; then
 	skip "no memory cgroup controller (v2 or v1)"
 fi
-[ -e /dev/loop-control ] || skip "no loop devices (/dev/loop-control)"
-command -v jq >/dev/null || skip "jq is missing"
-unshare -m -p -f -u -i true 2>/dev/null || skip "cannot create namespaces"
 
-build=${PODVISOR_BUILD:?run through meson test}
-src=${PODVISOR_SOURCE:?run through meson test}
-agent=$build/src/podvisor-agent/podvisor-agent
-ctl=$build/src/podvisor-agent/podvisor-agentctl
-convert=$build/tests/agent/pv-image-convert
-
-tmp=$(mktemp -d /tmp/pv-agent-test.XXXXXX)
-sock=$tmp/agent.sock
-agent_pid=
-fails=0
-
-cleanup() {
-	if [ -n "$agent_pid" ] && kill -0 "$agent_pid" 2>/dev/null; then
-		kill -TERM "$agent_pid"
-		wait "$agent_pid" 2>/dev/null
-	fi
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-call() { "$ctl" "unix:$sock" "$1"; }
-check() {
-	local what=$1
-	shift
-	if "$@"; then
-		echo "ok   - $what"
-	else
-		echo "FAIL - $what"
-		fails=$((fails + 1))
-	fi
-}
-# jq_is JSON FILTER EXPECTED: the filter's raw output equals EXPECTED.
-jq_is() {
-	local got
-	got=$(jq -r "$2" <<<"$1")
-	[ "$got" = "$3" ] || { echo "     $2 = '$got', want '$3' in: $1"; return 1; }
-}
 contains() {
 	grep -qF -- "$2" <<<"$1" || { echo "     '$2' not in: $1"; return 1; }
 }
@@ -80,16 +38,8 @@ run() {
 	jq -e .ok <<<"$r" >/dev/null || { echo "     start $1: $r"; return 1; }
 }
 
-# -- image: OCI tarball -> ext4 disk image --
-bash "$src/scripts/build-container-image.sh" "$tmp/busybox.tar" >/dev/null ||
-	{ echo "FAIL - build-container-image.sh"; exit 1; }
-"$convert" "$tmp/busybox.tar" "$tmp/busybox.ext4" ||
-	{ echo "FAIL - image conversion"; exit 1; }
-img=$tmp/busybox.ext4
-
-"$agent" --listen "unix:$sock" --state-dir "$tmp/state" 2>"$tmp/agent.log" &
-agent_pid=$!
-for _ in $(seq 50); do [ -S "$sock" ] && break; sleep 0.1; done
+# -- image: OCI tarball -> ext4 disk image, and the agent --
+start_agent
 check "agent answers ping" jq_is "$(call '{"op":"ping"}')" .ok true
 
 # -- output and exit code 0 --

@@ -7,61 +7,9 @@
 # by a timeout so that a wedged agent fails the test instead of hanging it.
 set -uo pipefail
 
-skip() { echo "SKIP: $*"; exit 77; }
-[ "$(id -u)" -eq 0 ] || skip "needs root (namespaces, cgroups, mounts)"
-grep -qw overlay /proc/filesystems || skip "overlayfs is not available"
-[ -e /dev/loop-control ] || skip "no loop devices (/dev/loop-control)"
-command -v jq >/dev/null || skip "jq is missing"
-unshare -m -p -f -u -i true 2>/dev/null || skip "cannot create namespaces"
+. "$(dirname "$0")/lib.sh" race
+CALL_TIMEOUT=10
 
-build=${PODVISOR_BUILD:?run through meson test}
-src=${PODVISOR_SOURCE:?run through meson test}
-agent=$build/src/podvisor-agent/podvisor-agent
-ctl=$build/src/podvisor-agent/podvisor-agentctl
-convert=$build/tests/agent/pv-image-convert
-
-tmp=$(mktemp -d /tmp/pv-agent-race.XXXXXX)
-sock=$tmp/agent.sock
-agent_pid=
-fails=0
-
-cleanup() {
-	if [ -n "$agent_pid" ] && kill -0 "$agent_pid" 2>/dev/null; then
-		kill -TERM "$agent_pid"
-		for _ in $(seq 30); do
-			exited "$agent_pid" && break
-			sleep 0.1
-		done
-		kill -KILL "$agent_pid" 2>/dev/null
-		wait "$agent_pid" 2>/dev/null
-	fi
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-# call JSON [SECONDS]: one request, answered within SECONDS (default 10).
-call() { timeout "${2:-10}" "$ctl" "unix:$sock" "$1"; }
-check() {
-	local what=$1
-	shift
-	if "$@"; then
-		echo "ok   - $what"
-	else
-		echo "FAIL - $what"
-		fails=$((fails + 1))
-	fi
-}
-jq_is() {
-	local got
-	got=$(jq -r "$2" <<<"$1" 2>/dev/null)
-	[ "$got" = "$3" ] || { echo "     $2 = '$got', want '$3' in: '$1'"; return 1; }
-}
-# proc_state PID: the one-letter state of a process, empty when gone.
-proc_state() {
-	sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1
-}
-# exited PID: the process is a zombie or, reaped by this shell, gone.
-exited() { case "$(proc_state "$1")" in "" | Z) return 0 ;; esac; return 1; }
 children() { cat "/proc/$agent_pid/task/"*/children 2>/dev/null; }
 # exec_child ARGS: pid of the agent's child whose command line is ARGS
 # (words separated by spaces), waiting up to 5 s for it to appear.
@@ -106,17 +54,10 @@ a_answer() {
 killed_exec() { jq_is "$1" '[.ok, .exit_code, .signal, .timed_out]|@csv' 'true,,9,false'; }
 serves() { jq_is "$(call '{"op":"ping"}' 5)" .ok true; }
 
-bash "$src/scripts/build-container-image.sh" "$tmp/busybox.tar" >/dev/null ||
-	{ echo "FAIL - build-container-image.sh"; exit 1; }
-"$convert" "$tmp/busybox.tar" "$tmp/busybox.ext4" ||
-	{ echo "FAIL - image conversion"; exit 1; }
-img=$tmp/busybox.ext4
+start_agent
 # cgroups are named after containers: avoid other agents' names on the host
 n=race$$
 
-"$agent" --listen "unix:$sock" --state-dir "$tmp/state" 2>"$tmp/agent.log" &
-agent_pid=$!
-for _ in $(seq 50); do [ -S "$sock" ] && break; sleep 0.1; done
 check "agent answers ping" serves
 
 # -- client B deletes the container while client A's exec runs in it --
